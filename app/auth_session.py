@@ -1,0 +1,126 @@
+"""Who is calling: session cookies and bearer tokens, the CSRF check, and permission guards."""
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from flask import current_app, request, session
+from flask_login import current_user
+
+from . import accounts
+from .errors import ApiError
+from .extensions import login_manager
+from .models import User
+from .security import allowed_origins
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def csrf_token() -> str:
+    """The CSRF token of this session, created on first use; valid for the life of the session."""
+    token = session.get("csrf_token")
+    if not token:
+        token = session["csrf_token"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise ApiError(401, "unauthorized", "The Authorization header must be 'Bearer <token>'.")
+    return value.strip()
+
+
+@login_manager.user_loader
+def _load_from_session(key: str) -> User | None:
+    if "Authorization" in request.headers:
+        return None  # a bearer token, when sent, decides alone
+    return accounts.load_session_user(key)
+
+
+@login_manager.request_loader
+def _load_from_bearer(_request) -> User | None:
+    raw = _bearer()
+    if raw is None:
+        return None
+    user = accounts.user_for_token(raw)
+    if user is None:
+        raise ApiError(401, "unauthorized", "The bearer token is invalid or revoked.")
+    return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    raise ApiError(401, "unauthorized", "You need to log in first.")
+
+
+def _same_or_allowed_origin(origin: str) -> bool:
+    own = f"{request.scheme}://{request.host}"
+    return origin == own or origin in allowed_origins()
+
+
+def check_csrf() -> None:
+    """Cookie-authenticated writes need the session's X-CSRF-Token and a trusted Origin."""
+    if request.method not in UNSAFE_METHODS or "Authorization" in request.headers:
+        return
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return
+    origin = request.headers.get("Origin")
+    if origin is None and request.referrer:
+        parts = urlsplit(request.referrer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    if origin is not None and not _same_or_allowed_origin(origin):
+        raise ApiError(403, "csrf_failed", "This request comes from an origin that is not allowed.")
+    expected = session.get("csrf_token")
+    sent = request.headers.get("X-CSRF-Token", "")
+    if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
+        raise ApiError(403, "csrf_failed", "The X-CSRF-Token header is missing or wrong.")
+
+
+def caller() -> User | None:
+    """The authenticated user, or None for an anonymous caller."""
+    user = current_user._get_current_object()
+    return user if user.is_authenticated else None
+
+
+def require_user() -> User:
+    user = caller()
+    if user is None:
+        raise ApiError(401, "unauthorized", "You need to log in first.")
+    return user
+
+
+def require_active_user() -> User:
+    """A logged-in user who is not banned: the guard of every write a reader makes."""
+    user = require_user()
+    if user.is_banned():
+        raise ApiError(403, "banned", "Your account is suspended.")
+    return user
+
+
+def require_moderator() -> User:
+    user = require_user()
+    if not user.is_moderator:
+        raise ApiError(403, "forbidden", "This needs a moderator.")
+    return user
+
+
+def require_admin() -> User:
+    user = require_user()
+    if not user.is_admin:
+        raise ApiError(403, "forbidden", "This needs an administrator.")
+    return user
+
+
+def init_app(app) -> None:
+    login_manager.session_protection = None  # sessions are server-side rows; see accounts.start_session
+    app.before_request(_authenticate_bearer)
+    app.before_request(check_csrf)
+
+
+def _authenticate_bearer() -> None:
+    # A bad bearer token is 401 on every route, even one that never asks who is calling.
+    if "Authorization" in request.headers:
+        caller()

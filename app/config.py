@@ -1,0 +1,55 @@
+"""Every setting Causerie reads, with a safe default.
+
+Settings are layered: the defaults below, then ``instance/config.py``, then
+environment variables of the same name, then the ``test_config`` given to
+``create_app``. Environment values are parsed by the type of the default.
+"""
+
+DEFAULTS = {
+    # Signs sessions, cursors and CSRF tokens; generated into instance/ when absent.
+    "SECRET_KEY": None,
+    # SQLAlchemy URL; empty means a SQLite file in instance/.
+    "DATABASE_URL": "",
+    # Comma-separated origins of the host sites allowed to frame the thread.
+    "ALLOWED_ORIGINS": "",
+    # Create an article on first use when its url's origin is allowed.
+    "AUTO_CREATE_ARTICLES": True,
+    # HS256 secret the host site signs single-sign-on tokens with; empty disables SSO.
+    "SSO_SECRET": "",
+    # Longest comment body, in Unicode code points.
+    "MAX_COMMENT_LENGTH": 10000,
+    # How long an author may edit or delete their comment.
+    "EDIT_WINDOW_MINUTES": 15,
+    # Deepest reply level below the top level.
+    "MAX_DEPTH": 30,
+    # Turn every rate limit on or off.
+    "RATELIMIT_ENABLED": True,
+    # Where rate-limit counters live: memory:// (one process) or redis://host:port.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # On account deletion keep comments with author null instead of tombstoning them.
+    "ANONYMIZE_ON_DELETE": False,
+    # Largest request body accepted, in bytes.
+    "MAX_CONTENT_LENGTH": 256 * 1024,
+    # Mark cookies Secure (SameSite=None; Partitioned) for serving over https in a third-party frame.
+    "SESSION_COOKIE_SECURE": False,
+    # Lifetime of a login session with "remember", in days (without it: until the browser closes, at most 1 day).
+    "REMEMBER_DAYS": 30,
+    # Password hashing method handed to werkzeug.security.generate_password_hash.
+    "PASSWORD_HASH_METHOD": "scrypt",
+    # Rate limits (Flask-Limiter syntax), per user and per IP address.
+    "RATELIMIT_POST": "20 per minute;200 per hour",
+    "RATELIMIT_POST_IP": "120 per minute",
+    "RATELIMIT_VOTE": "120 per minute",
+    "RATELIMIT_FLAG": "30 per minute",
+    "RATELIMIT_REGISTER": "30 per minute;300 per day",
+    "RATELIMIT_LOGIN_FAILURES": "10 per 5 minutes",
+    "RATELIMIT_LOGIN_FAILURES_IP": "50 per 5 minutes",
+    "RATELIMIT_SSO": "60 per minute",
+    # Defaults of the moderation settings (those stored through the API win).
+    "PREMODERATION": "none",  # none | new_users | all
+    "TRUSTED_AFTER": 3,
+    "MAX_LINKS": 5,
+    "BANNED_WORDS": "",
+    "SUSPECT_WORDS": "",
+    "FLAG_THRESHOLD": 3,
+}

@@ -1,0 +1,44 @@
+"""Opaque, signed pagination cursors: a client can hand back only what we gave it."""
+from datetime import datetime, timezone
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from .errors import ApiError
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="causerie.cursor")
+
+
+def encode(kind: str, *values) -> str:
+    return _serializer().dumps([kind, *[_plain(v) for v in values]])
+
+
+def decode(kind: str, token: str | None) -> list | None:
+    """The values of a cursor made by ``encode(kind, ...)``; 400 for anything else."""
+    if not token:
+        return None
+    try:
+        data = _serializer().loads(token)
+    except (BadSignature, ValueError, UnicodeError):
+        raise ApiError(400, "bad_request", "The cursor is not valid.") from None
+    if not isinstance(data, list) or not data or data[0] != kind:
+        raise ApiError(400, "bad_request", "The cursor is not valid.")
+    return data[1:]
+
+
+def after_param(kind: str) -> list | None:
+    return decode(kind, request.args.get("after"))
+
+
+def _plain(value):
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1_000_000)
+    return value
+
+
+def to_datetime(micros: int) -> datetime:
+    if not isinstance(micros, int):
+        raise ApiError(400, "bad_request", "The cursor is not valid.")
+    return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)

@@ -1,0 +1,35 @@
+"""The translation table: English and French strings for the pages and the widget.
+
+Strings live in ``translations/<area>.<lang>.json`` (one file per area of the
+front end, so each can be edited on its own); English is the fallback.
+"""
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import request
+
+LANGUAGES = ("en", "fr")
+_DIR = Path(__file__).parent / "translations"
+
+
+@cache
+def table(lang: str) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for path in sorted(_DIR.glob(f"*.{lang}.json")):
+        merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
+
+
+def translate(lang: str, key: str, **values) -> str:
+    text = table(lang).get(key) or table("en").get(key) or key
+    return text.format(**values) if values else text
+
+
+def pick_language(explicit: str | None = None) -> str:
+    """``explicit`` when supported, else the browser's preference, else English."""
+    if explicit:
+        short = explicit.lower()[:2]
+        if short in LANGUAGES:
+            return short
+    return request.accept_languages.best_match(LANGUAGES) or "en"

@@ -1,0 +1,240 @@
+"""The tables of Causerie. No request code here.
+
+Threads are stored as an adjacency list with two columns fixed at insert:
+``root_id`` (the top-level comment a reply belongs to, NULL for a top-level
+comment) and ``depth``. Reading a page of a thread is then one query for the
+page of top-level comments and one ``WHERE root_id IN (...)`` for everything
+under them, whatever the depth, so the number of queries per request is
+constant; the tree is assembled in Python in O(n) (see ``tree.py``).
+Nested sets or closure tables would make inserts expensive; recursive CTEs
+would make every read recursive in the database.
+"""
+from datetime import datetime, timezone
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+from .timeutil import UTCDateTime, utcnow
+
+# A permanent ban is stored as a ban until the end of time.
+FOREVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+
+
+class Role(StrEnum):
+    READER = "reader"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+ROLE_RANK = {Role.READER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SPAM = "spam"
+    DELETED = "deleted"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32))
+    # Case-folded username: the uniqueness key ("Bob" and "bob" are one name).
+    username_key: Mapped[str] = mapped_column(String(32), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_key: Mapped[str | None] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.READER)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    banned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ban_reason: Mapped[str | None] = mapped_column(String(500))
+    # Subject of the host site's single-sign-on token, for users created by SSO.
+    sso_sub: Mapped[str | None] = mapped_column(String(255), unique=True)
+
+    # The login-session key this user object was loaded through: set on the
+    # instance by accounts.start_session / load_session_user, never stored.
+    session_key = None
+
+    def get_id(self):
+        return self.session_key
+
+    @property
+    def rank(self) -> int:
+        return ROLE_RANK[Role(self.role)]
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.rank >= ROLE_RANK[Role.MODERATOR]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def is_banned(self, now: datetime | None = None) -> bool:
+        return self.banned_until is not None and self.banned_until > (now or utcnow())
+
+
+class LoginSession(db.Model):
+    """A server-side login session: logging out deletes it, so a copied cookie dies with it."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ApiToken(db.Model):
+    """A bearer token for integrations; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Article(db.Model):
+    __tablename__ = "articles"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        CheckConstraint("moderation IN ('inherit', 'post', 'pre')", name="moderation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    url: Mapped[str] = mapped_column(String(2000), default="")
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    moderation: Mapped[str] = mapped_column(String(8), default="inherit")
+    # Approved comments, replies included; changed in SQL with every status change.
+    comment_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'rejected', 'spam', 'deleted')", name="status"
+        ),
+        # A page of top-level comments of an article, in any order.
+        Index("ix_comments_thread", "article_id", "parent_id", "created_at"),
+        Index("ix_comments_root", "root_id"),
+        Index("ix_comments_parent", "parent_id"),
+        Index("ix_comments_queue", "status", "decided_at"),
+        Index("ix_comments_author", "author_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
+    root_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
+    depth: Mapped[int] = mapped_column(default=0)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(10), default=Status.APPROVED)
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the comment last changed state: orders the spam/rejected/approved queues.
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pinned: Mapped[bool] = mapped_column(default=False)
+    score: Mapped[int] = mapped_column(default=0)
+    upvotes: Mapped[int] = mapped_column(default=0)
+    downvotes: Mapped[int] = mapped_column(default=0)
+    # Flags not yet resolved by a moderator's decision.
+    open_flags: Mapped[int] = mapped_column(default=0)
+
+    article: Mapped[Article] = relationship(lazy="raise")
+    author: Mapped[User | None] = relationship(lazy="raise")
+
+
+class Vote(db.Model):
+    __tablename__ = "votes"
+
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    value: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FlagReason(StrEnum):
+    SPAM = "spam"
+    ABUSE = "abuse"
+    OFF_TOPIC = "off_topic"
+    OTHER = "other"
+
+
+class Flag(db.Model):
+    """A reader's report of a comment; resolved when a moderator decides on the comment."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("comment_id", "user_id", name="uq_flags_comment_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ModerationEvent(db.Model):
+    """One row of the audit log: one decision, by a moderator (actor) or by a rule (actor NULL)."""
+
+    __tablename__ = "moderation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(16))
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(10))
+    to_status: Mapped[str | None] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="raise")
+
+
+class ModerationSettings(db.Model):
+    """The one row of moderation settings saved through the API; NULL columns fall back to config."""
+
+    __tablename__ = "moderation_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    premoderation: Mapped[str | None] = mapped_column(String(10))
+    trusted_after: Mapped[int | None] = mapped_column()
+    max_links: Mapped[int | None] = mapped_column()
+    banned_words: Mapped[list | None] = mapped_column(JSON)
+    suspect_words: Mapped[list | None] = mapped_column(JSON)
+    flag_threshold: Mapped[int | None] = mapped_column()
+    edit_window_minutes: Mapped[int | None] = mapped_column()

@@ -1,0 +1,37 @@
+"""Blueprints: the only code that touches request and response."""
+from werkzeug.routing import BaseConverter
+
+
+class ArticleKeyConverter(BaseConverter):
+    """An article key: 1-200 of A-Z a-z 0-9 . _ : -, starting with a letter or digit."""
+
+    regex = r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}"
+
+
+class IdConverter(BaseConverter):
+    """A positive ASCII integer id that fits in 63 bits (Unicode digits never match)."""
+
+    regex = r"[1-9][0-9]{0,17}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+def register_blueprints(app) -> None:
+    app.url_map.converters["key"] = ArticleKeyConverter
+    app.url_map.converters["id"] = IdConverter
+
+    from . import api_articles, api_auth, api_comments, api_moderation, health
+    for module in (api_auth, api_articles, api_comments, api_moderation, health):
+        app.register_blueprint(module.bp)
+    for name in ("widget", "dashboard"):
+        try:
+            module = __import__(f"{__name__}.{name}", fromlist=["bp"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        app.register_blueprint(module.bp)

@@ -1,0 +1,105 @@
+"""Production settings for gunicorn: ``make serve`` (``gunicorn -c gunicorn.conf.py "app:create_app()"``).
+
+Every value can be overridden from the environment; the defaults suit one
+machine behind a reverse proxy (nginx, Caddy, a load balancer) that
+terminates TLS and buffers slow clients.
+"""
+import json
+import multiprocessing
+import os
+from datetime import datetime, timezone
+
+from gunicorn import glogging
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+# Loopback by default: the reverse proxy in front talks to us; set
+# CAUSERIE_BIND=0.0.0.0:8000 (or a unix:/path socket) to expose it.
+bind = os.environ.get("CAUSERIE_BIND", "127.0.0.1:8000")
+
+# Sync workers: every request is short and database-bound, and the proxy
+# buffers slow clients, so 2 x cores + 1 keeps the CPU busy while some
+# workers wait on the database. WEB_CONCURRENCY is the common override.
+workers = _int_env("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = _int_env("GUNICORN_THREADS", 1)
+
+# A comment request takes milliseconds; 30 s means a worker is stuck
+# (a lock, a runaway query), so kill and replace it rather than queue behind it.
+timeout = _int_env("GUNICORN_TIMEOUT", 30)
+# On reload/stop, give in-flight writes time to commit before the kill.
+graceful_timeout = _int_env("GUNICORN_GRACEFUL_TIMEOUT", 20)
+# Slightly above typical proxy idle timeouts is not needed behind a proxy
+# that pools upstream connections; 5 s lets it reuse them without pinning
+# a sync worker to an idle client for long.
+keepalive = _int_env("GUNICORN_KEEPALIVE", 5)
+
+# Recycle each worker after a few thousand requests so a slow leak can
+# never grow unbounded; the jitter keeps workers from restarting together.
+max_requests = _int_env("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int_env("GUNICORN_MAX_REQUESTS_JITTER", 200)
+
+# Refuse oversized request lines/headers before Flask sees them (Flask's
+# MAX_CONTENT_LENGTH bounds the body).
+limit_request_line = 8190
+limit_request_fields = 100
+
+# The proxy sets X-Forwarded-*; only trust it from loopback by default.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Logs go to the process's stdout/stderr, collected by systemd or the
+# container runtime; access lines are JSON so a log pipeline parses them as-is.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")  # "-": stdout
+errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")  # "-": stderr
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# One JSON object a line. The placeholders are NOT quoted: JsonLogAtoms below
+# renders each value as a JSON literal (a string quoted and escaped, a number
+# bare), because gunicorn's default escaping leaves backslashes and control
+# characters from a hostile User-Agent or path that would break the JSON.
+# (h remote address, m method, U path, q query, s status, B bytes sent,
+# M duration in ms, f referer, a user agent, {name}i a request header.)
+access_log_format = (
+    '{"time": %(t)s, "remote": %(h)s, "method": %(m)s, "path": %(U)s, "query": %(q)s, '
+    '"status": %(s)s, "bytes": %(B)s, "duration_ms": %(M)s, "referer": %(f)s, '
+    '"user_agent": %(a)s, "forwarded_for": %({x-forwarded-for}i)s, "request_id": %({x-request-id}i)s}'
+)
+
+
+class JsonLogAtoms(dict):
+    """gunicorn's log atoms, each rendered as a JSON literal; a missing one is null."""
+
+    def __init__(self, atoms):
+        super().__init__((key.lower() if key.startswith("{") else key, value)
+                         for key, value in atoms.items())
+
+    def __getitem__(self, key):
+        if key.startswith("{"):
+            key = key.lower()
+        value = self.get(key)
+        if key == "s" and isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if key == "t" and isinstance(value, str):
+            value = value.strip("[]")
+        if value == "-":
+            value = None
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class JsonLogger(glogging.Logger):
+    atoms_wrapper_class = JsonLogAtoms
+
+    def now(self):
+        # ISO 8601 UTC with milliseconds, like every other time Causerie prints.
+        now = datetime.now(timezone.utc)
+        return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+logger_class = JsonLogger
+
+# Load the application in each worker (not the master): every worker opens
+# its own database connections, and a code reload needs no master restart.
+preload_app = False

@@ -1,0 +1,178 @@
+"""Fixtures: one migrated database per test session (SQLite, or PostgreSQL when DATABASE_URL
+says so), emptied after every test; an app per test; factories for users, articles, comments."""
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
+
+from app import create_app
+from app.extensions import db
+from app.models import Article, Role, User
+
+PASSWORD = "correct horse battery staple"
+ALLOWED_ORIGIN = "https://news.example"
+
+
+def _postgres_database(base_url: str):
+    """Create a throw-away database next to the one DATABASE_URL names; yields its URL."""
+    url = sa.engine.make_url(base_url).set(drivername="postgresql+psycopg")
+    name = f"causerie_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    base = os.environ.get("DATABASE_URL", "")
+    if base.startswith("postgres"):
+        yield from _postgres_database(base)
+    else:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "causerie.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url, tmp_path_factory):
+    """Build the schema once, through the real migrations."""
+    from flask_migrate import upgrade
+    app = create_app(_config(database_url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def password_hash():
+    return generate_password_hash(PASSWORD, method="scrypt")
+
+
+def _config(database_url: str, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-" + uuid.uuid4().hex,
+        "ALLOWED_ORIGINS": ALLOWED_ORIGIN,
+        "RATELIMIT_ENABLED": False,
+        "SSO_SECRET": "sso-test-secret-0123456789abcdef",
+    }
+
+
+@pytest.fixture
+def config(migrated, tmp_path):
+    """Settings for this test's app; a test may change them before asking for ``app``."""
+    return _config(migrated, tmp_path)
+
+
+@pytest.fixture
+def app(config):
+    app = create_app(config)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables():
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# -- factories ------------------------------------------------------------------
+
+@pytest.fixture
+def make_user(app, password_hash):
+    counter = iter(range(1, 10_000))
+
+    def make_user(username=None, role=Role.READER, email=None, **fields) -> User:
+        username = username or f"user{next(counter)}"
+        with app.app_context():
+            user = User(username=username, username_key=username.casefold(),
+                        email=email or f"{username}@example.org",
+                        email_key=(email or f"{username}@example.org").lower(),
+                        display_name=fields.pop("display_name", username.title()),
+                        password_hash=password_hash, role=role, **fields)
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+        return user
+
+    return make_user
+
+
+@pytest.fixture
+def make_article(app):
+    def make_article(key="a1", **fields) -> Article:
+        with app.app_context():
+            article = Article(key=key, title=fields.pop("title", f"Article {key}"),
+                              url=fields.pop("url", f"{ALLOWED_ORIGIN}/{key}"), **fields)
+            db.session.add(article)
+            db.session.commit()
+            db.session.refresh(article)
+            db.session.expunge(article)
+        return article
+
+    return make_article
+
+
+class ApiClient:
+    """A test client logged in through the real login endpoint, sending its CSRF token."""
+
+    def __init__(self, client, user: User | None = None):
+        self.client = client
+        self.user = user
+        self.csrf = client.get("/api/v1/auth/me").get_json()["csrf_token"]
+        if user is not None:
+            response = self.post("/api/v1/auth/login", {"login": user.username, "password": PASSWORD})
+            assert response.status_code == 200, response.get_json()
+            self.csrf = response.get_json()["csrf_token"]
+
+    def _send(self, method, path, json=None, **kwargs):
+        headers = {"X-CSRF-Token": self.csrf, **kwargs.pop("headers", {})}
+        return self.client.open(path, method=method, json=json, headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.client.get(path, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        return self._send("POST", path, json, **kwargs)
+
+    def put(self, path, json=None, **kwargs):
+        return self._send("PUT", path, json, **kwargs)
+
+    def patch(self, path, json=None, **kwargs):
+        return self._send("PATCH", path, json, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self._send("DELETE", path, None, **kwargs)
+
+
+@pytest.fixture
+def login(app):
+    """``login(user)`` -> an ApiClient with its own cookie jar, logged in as ``user``."""
+    def login(user: User | None = None) -> ApiClient:
+        return ApiClient(app.test_client(), user)
+
+    return login
