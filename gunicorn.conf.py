@@ -53,7 +53,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Logs go to the process's stdout/stderr, collected by systemd or the
 # container runtime; access lines are JSON so a log pipeline parses them as-is.
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")  # "-": stdout
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # "-": stdout; empty: off
 errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")  # "-": stderr
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # One JSON object a line. The placeholders are NOT quoted: JsonLogAtoms below
@@ -99,6 +99,14 @@ class JsonLogger(glogging.Logger):
 
 
 logger_class = JsonLogger
+
+# gunicorn 27's control socket lives at one fixed path per user, so two
+# servers on one machine (the app and the bench's ceiling, or two app
+# instances) would fight over it; turn it on with GUNICORN_CONTROL_SOCKET.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 
 # Load the application in each worker (not the master): every worker opens
 # its own database connections, and a code reload needs no master restart.

@@ -42,3 +42,7 @@ def to_datetime(micros: int) -> datetime:
     if not isinstance(micros, int):
         raise ApiError(400, "bad_request", "The cursor is not valid.")
     return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
+
+
+def invalid() -> ApiError:
+    return ApiError(400, "bad_request", "The cursor is not valid.")

@@ -30,7 +30,8 @@ def client_address():
     return request.remote_addr or "unknown"
 
 
-db = SQLAlchemy(model_class=Base)
+# Views commit once and then serialize what they wrote: keep loaded attributes after commit.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 limiter = Limiter(key_func=client_address, headers_enabled=True)

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify, session
 from flask_login import login_user, logout_user
 from pydantic import EmailStr, Field, StringConstraints
 
-from .. import accounts
+from .. import accounts, privacy
 from ..auth_session import caller, csrf_token, require_admin, require_user
 from ..errors import ApiError
 from ..extensions import db, limiter
@@ -132,3 +132,20 @@ def set_role(user_id: int):
     user = accounts.set_role(user_id, data.role)
     db.session.commit()
     return jsonify(user_json(user, admin))
+
+
+@bp.get("/me/export")
+def export_me():
+    user = require_user()
+    return jsonify(privacy.export_account(user))
+
+
+@bp.delete("/me")
+def delete_me():
+    user = require_user()
+    accounts.end_all_sessions(user)
+    privacy.delete_account(user, current_app.config["ANONYMIZE_ON_DELETE"])
+    logout_user()
+    session.clear()
+    db.session.commit()
+    return "", 204

@@ -1,4 +1,125 @@
 """/api/v1 comments: threads, posting, editing, deleting, votes and flags."""
-from flask import Blueprint
+from typing import Annotated, Literal
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import Field, StringConstraints
+
+from .. import articles, comments, threads
+from ..auth_session import caller, require_active_user, require_user
+from ..comments import Limits
+from ..extensions import db
+from ..models import FlagReason
+from ..ratelimits import limit
+from ..security import allowed_origins
+from ..timeutil import isoformat
+from ..validation import Id, Line, Strict, body, query_choice, query_int
 
 bp = Blueprint("api_comments", __name__, url_prefix="/api/v1")
+
+Body = Annotated[str, StringConstraints(max_length=200_000)]
+
+
+class NewComment(Strict):
+    body: Body
+    parent_id: Id | None = None
+    title: Annotated[Line, StringConstraints(max_length=300)] | None = None
+    url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class CommentEdit(Strict):
+    body: Body
+
+
+class VoteRequest(Strict):
+    # A strict int: true, 1.0 and "1" are refused, not read as 1.
+    value: Annotated[int, Field(strict=True, ge=-1, le=1)]
+
+
+class FlagRequest(Strict):
+    reason: Literal[tuple(r.value for r in FlagReason)]  # type: ignore[valid-type]
+    note: Annotated[Line, StringConstraints(max_length=500)] | None = None
+
+
+def _limits() -> Limits:
+    config = current_app.config
+    return Limits(max_length=config["MAX_COMMENT_LENGTH"], max_depth=config["MAX_DEPTH"])
+
+
+@bp.get("/articles/<key:key>/comments")
+def thread(key: str):
+    article = articles.get_article_or_404(key)
+    return jsonify(threads.thread_page(
+        article, caller(),
+        sort=query_choice("sort", threads.SORTS, "oldest"),
+        limit=query_int("limit", 20, threads.MAX_LIMIT, minimum=1),
+        replies=query_int("replies", 5, threads.MAX_REPLIES),
+        after=request.args.get("after"),
+    ))
+
+
+@bp.get("/comments/<id:comment_id>")
+def show(comment_id: int):
+    replies = query_int("replies", 5, threads.MAX_REPLIES)
+    return jsonify(threads.comment_detail(comment_id, caller(), replies=replies))
+
+
+@bp.get("/comments/<id:comment_id>/replies")
+def replies(comment_id: int):
+    return jsonify(threads.replies_page(
+        comment_id, caller(),
+        limit=query_int("limit", 20, threads.MAX_LIMIT, minimum=1),
+        replies=query_int("replies", 5, threads.MAX_REPLIES),
+        after=request.args.get("after"),
+    ))
+
+
+@bp.post("/articles/<key:key>/comments")
+@limit("RATELIMIT_POST")
+@limit("RATELIMIT_POST_IP", per="ip")
+def create(key: str):
+    author = require_active_user()
+    data = body(NewComment)
+    article = articles.find_or_create_article(
+        key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], allowed_origins())
+    comment = comments.post_comment(article, author, data.body, _limits(), parent_id=data.parent_id)
+    db.session.commit()
+    return jsonify(comment=threads.comment_json(comment, author, article.key)), 201
+
+
+@bp.patch("/comments/<id:comment_id>")
+@limit("RATELIMIT_POST")
+def edit(comment_id: int):
+    editor = require_user()
+    data = body(CommentEdit)
+    comments.edit_comment(comment_id, editor, data.body, _limits())
+    db.session.commit()
+    return jsonify(threads.comment_detail(comment_id, editor))
+
+
+@bp.delete("/comments/<id:comment_id>")
+def delete(comment_id: int):
+    actor = require_user()
+    comments.delete_comment(comment_id, actor)
+    db.session.commit()
+    return "", 204
+
+
+@bp.put("/comments/<id:comment_id>/vote")
+@limit("RATELIMIT_VOTE")
+def vote(comment_id: int):
+    voter = require_user()
+    data = body(VoteRequest)
+    state = comments.vote(comment_id, voter, data.value)
+    db.session.commit()
+    return jsonify(state)
+
+
+@bp.post("/comments/<id:comment_id>/flags")
+@limit("RATELIMIT_FLAG")
+def flag(comment_id: int):
+    reporter = require_user()
+    data = body(FlagRequest)
+    report = comments.flag(comment_id, reporter, data.reason, data.note)
+    db.session.commit()
+    return jsonify(flag={"id": report.id, "reason": report.reason, "note": report.note,
+                         "created_at": isoformat(report.created_at)}), 201

@@ -1,0 +1,76 @@
+# Causerie: the two commands of the README (`make run`, `make test`) and a few more.
+# Everything lands in .venv; nothing is installed system-wide except Debian's
+# chromium for the browser tests (and only when we are root).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+# Stamps: reinstall only when pyproject.toml changes.
+INSTALLED := $(VENV)/.installed
+DEV_INSTALLED := $(VENV)/.dev-installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv dev run test bench serve chromium migrate clean
+
+help:
+	@echo "make run     install, migrate, load the demo and serve on http://$(HOST):$(PORT)"
+	@echo "make test    install dev dependencies and run the whole suite (PYTEST_ARGS=... to pass options)"
+	@echo "make bench   seed threads of 10..10,000 comments and load-test them under gunicorn"
+	@echo "make serve   production server: gunicorn with gunicorn.conf.py (CAUSERIE_BIND, WEB_CONCURRENCY)"
+	@echo "make clean   remove the virtualenv and caches (keeps instance/: your database and secret key)"
+
+venv: $(INSTALLED)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+dev: $(DEV_INSTALLED)
+
+$(DEV_INSTALLED): $(INSTALLED) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+migrate: venv
+	$(FLASK) db upgrade
+
+# The demo command arrives with the widget; until then run skips it quietly.
+run: migrate
+	@if $(FLASK) demo --help >/dev/null 2>&1; then $(FLASK) demo; else echo "(no demo command yet: skipping the demo data)"; fi
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The browser tests drive Debian's chromium; a downloaded browser (playwright install) is never used.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "NOTE: /usr/bin/chromium is missing, so the browser tests will be skipped."; \
+		echo "      Install it with: sudo apt-get install chromium   (never 'playwright install')"; \
+	fi
+
+test: dev chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: dev
+	$(BIN)/python scripts/bench.py
+	@if [ -f scripts/bench_render.py ]; then $(BIN)/python scripts/bench_render.py; fi
+
+serve: migrate
+	$(BIN)/gunicorn -c gunicorn.conf.py "app:create_app()"
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis schemathesis-report
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

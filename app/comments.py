@@ -1,0 +1,215 @@
+"""Writing comments: post, edit, delete, vote, flag. Plain functions that flush, never commit.
+
+The server computes author, status, depth, root and counts; the client only
+ever sends a body (and, for a reply, the parent's id).
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import moderation, rules
+from .errors import ApiError, not_found, validation_error
+from .extensions import db
+from .lifecycle import adjust_comment_count, change_status
+from .models import Article, Comment, Flag, Status, User, Vote
+from .sanitize import RenderError, count_links, is_blank, render
+from .threads import find_visible
+from .timeutil import utcnow
+from .validation import clean_multiline
+
+DUPLICATE_WINDOW = timedelta(minutes=1)
+# Outcomes of the rules, from least to most restrictive: an edit never relaxes a decision.
+_SEVERITY = {Status.APPROVED: 0, Status.PENDING: 1, Status.REJECTED: 2}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_length: int
+    max_depth: int
+
+
+def ensure_can_write(user: User) -> None:
+    if user.is_banned():
+        raise ApiError(403, "banned", "Your account is suspended.")
+
+
+def prepare_body(raw: str, max_length: int) -> tuple[str, str]:
+    """The cleaned Markdown source and its sanitized HTML; 422 when empty or too long."""
+    try:
+        source = clean_multiline(raw)
+    except ValueError as exc:
+        raise validation_error({"body": str(exc)}) from None
+    source = source.strip()
+    if not source:
+        raise validation_error({"body": "must not be empty"})
+    if len(source) > max_length:
+        raise validation_error({"body": f"must be at most {max_length} characters"})
+    try:
+        html = render(source).strip()
+    except RenderError:
+        raise validation_error({"body": "cannot be rendered; simplify its formatting"}) from None
+    if is_blank(html):
+        raise validation_error({"body": "must contain visible text"})
+    return source, html
+
+
+def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
+                 parent_id: int | None = None) -> Comment:
+    ensure_can_write(author)
+    if article.status == "closed" and not author.is_moderator:
+        raise ApiError(403, "article_closed", "Comments are closed on this article.")
+    source, html = prepare_body(raw_body, limits.max_length)
+
+    parent = None
+    if parent_id is not None:
+        parent = db.session.get(Comment, parent_id)
+        if (parent is None or parent.article_id != article.id
+                or parent.status == Status.DELETED
+                or not _readable(parent, author)):
+            raise not_found("The comment you reply to does not exist.")
+        if parent.depth + 1 > limits.max_depth:
+            raise validation_error({"parent_id": f"replies nest at most {limits.max_depth} levels deep"})
+
+    if _is_duplicate(author, article, source):
+        raise ApiError(409, "conflict", "You have just posted the same comment.")
+
+    settings = rules.effective_settings()
+    outcome = rules.evaluate(author, article, source, count_links(source), settings)
+    comment = Comment(
+        article_id=article.id, author_id=author.id, body=source, body_html=html,
+        parent_id=parent.id if parent else None,
+        root_id=(parent.root_id or parent.id) if parent else None,
+        depth=parent.depth + 1 if parent else 0,
+        status=outcome.status,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    if outcome.status == Status.APPROVED:
+        adjust_comment_count(article.id, 1)
+    if outcome.action:
+        moderation.record_event(outcome.action, actor=None, comment=comment, user_id=author.id,
+                                from_status=None, to_status=outcome.status,
+                                reason="; ".join(outcome.reasons))
+    comment.author = author
+    return comment
+
+
+def _readable(comment: Comment, user: User) -> bool:
+    from .visibility import is_visible
+    return is_visible(comment.status, comment.author_id, user)
+
+
+def _is_duplicate(author: User, article: Article, source: str) -> bool:
+    return db.session.scalar(
+        select(Comment.id).where(Comment.author_id == author.id, Comment.article_id == article.id,
+                                 Comment.body == source,
+                                 Comment.created_at > utcnow() - DUPLICATE_WINDOW).limit(1)
+    ) is not None
+
+
+def _within_window(comment: Comment, minutes: int) -> bool:
+    return utcnow() - comment.created_at <= timedelta(minutes=minutes)
+
+
+def _ensure_may_change(comment: Comment, user: User, what: str) -> None:
+    if user.is_moderator:
+        return
+    if comment.author_id != user.id:
+        raise ApiError(403, "forbidden", f"You can only {what} your own comments.")
+    window = rules.effective_settings()["edit_window_minutes"]
+    if not _within_window(comment, window):
+        raise ApiError(403, "forbidden", f"Comments can be changed for {window} minutes only.")
+
+
+def edit_comment(comment_id: int, editor: User, raw_body: str, limits: Limits) -> Comment:
+    ensure_can_write(editor)
+    comment = find_visible(comment_id, editor)
+    _ensure_may_change(comment, editor, "edit")
+    source, html = prepare_body(raw_body, limits.max_length)
+    comment.body, comment.body_html, comment.edited_at = source, html, utcnow()
+    article = db.session.get(Article, comment.article_id)
+    author = db.session.get(User, comment.author_id) if comment.author_id else editor
+    if not editor.is_moderator:
+        outcome = rules.evaluate(author, article, source, count_links(source), rules.effective_settings())
+        current = Status(comment.status)
+        if _SEVERITY.get(outcome.status, 0) > _SEVERITY.get(current, 0):
+            old = change_status(comment, outcome.status)
+            moderation.record_event(outcome.action or "hold", actor=None, comment=comment,
+                                    user_id=comment.author_id, from_status=old,
+                                    to_status=outcome.status, reason="; ".join(outcome.reasons))
+    db.session.flush()
+    return comment
+
+
+def delete_comment(comment_id: int, actor: User) -> None:
+    """Delete a comment: it leaves the thread, or stays as a tombstone while it has shown replies."""
+    if not actor.is_moderator:
+        ensure_can_write(actor)
+    comment = find_visible(comment_id, actor)
+    _ensure_may_change(comment, actor, "delete")
+    old = change_status(comment, Status.DELETED)
+    if actor.is_moderator and comment.author_id != actor.id:
+        moderation.record_event("delete", actor=actor, comment=comment, user_id=comment.author_id,
+                                from_status=old, to_status=Status.DELETED)
+
+
+def vote(comment_id: int, voter: User, value: int) -> dict:
+    """Set ``voter``'s vote to -1, 0 (withdraw) or 1; counters move in SQL by the difference."""
+    ensure_can_write(voter)
+    comment = find_visible(comment_id, voter)
+    if comment.author_id == voter.id:
+        raise ApiError(403, "forbidden", "You cannot vote on your own comment.")
+    existing = db.session.scalar(
+        select(Vote).where(Vote.comment_id == comment.id, Vote.user_id == voter.id).with_for_update()
+    )
+    old = existing.value if existing else 0
+    if value == old:
+        return _vote_state(comment.id, value)
+    if existing is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(Vote(comment_id=comment.id, user_id=voter.id, value=value))
+        except IntegrityError:
+            raise ApiError(409, "conflict", "Your vote is being recorded already; try again.") from None
+    elif value == 0:
+        db.session.delete(existing)
+    else:
+        existing.value = value
+    up = int(value == 1) - int(old == 1)
+    down = int(value == -1) - int(old == -1)
+    db.session.execute(
+        update(Comment).where(Comment.id == comment.id).values(
+            upvotes=Comment.upvotes + up, downvotes=Comment.downvotes + down,
+            score=Comment.score + up - down)
+    )
+    db.session.flush()
+    return _vote_state(comment.id, value)
+
+
+def _vote_state(comment_id: int, my_vote: int) -> dict:
+    row = db.session.execute(
+        select(Comment.score, Comment.upvotes, Comment.downvotes)
+        .where(Comment.id == comment_id).execution_options(populate_existing=True)
+    ).one()
+    return {"score": row.score, "upvotes": row.upvotes, "downvotes": row.downvotes, "my_vote": my_vote}
+
+
+def flag(comment_id: int, reporter: User, reason: str, note: str | None) -> Flag:
+    """Record a reader's report; enough distinct reporters send an approved comment back to pending."""
+    ensure_can_write(reporter)
+    comment = find_visible(comment_id, reporter)
+    report = Flag(comment_id=comment.id, user_id=reporter.id, reason=reason, note=note or None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(report)
+    except IntegrityError:
+        raise ApiError(409, "conflict", "You have already flagged this comment.") from None
+    db.session.execute(update(Comment).where(Comment.id == comment.id)
+                       .values(open_flags=Comment.open_flags + 1))
+    db.session.refresh(comment)
+    settings = rules.effective_settings()
+    if comment.status == Status.APPROVED and rules.reached_flag_threshold(comment, settings):
+        moderation.hold_for_flags(comment)
+    return report

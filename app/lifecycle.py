@@ -1,0 +1,34 @@
+"""A comment's status changes, with the article's approved-comment count changed in the same transaction.
+
+Every change of ``Comment.status`` goes through ``change_status`` so that
+``Article.comment_count`` stays exact: it is moved in SQL, never read and
+written back, so concurrent requests cannot lose an update.
+"""
+from sqlalchemy import update
+
+from .extensions import db
+from .models import Article, Comment, Status
+from .timeutil import utcnow
+
+
+def adjust_comment_count(article_id: int, delta: int) -> None:
+    if delta:
+        db.session.execute(
+            update(Article).where(Article.id == article_id)
+            .values(comment_count=Article.comment_count + delta)
+        )
+
+
+def change_status(comment: Comment, new_status: Status | str) -> str:
+    """Move ``comment`` to ``new_status``; returns the old status."""
+    old = comment.status
+    new_status = Status(new_status)
+    if old == new_status:
+        return old
+    comment.status = new_status
+    comment.decided_at = utcnow()
+    was_counted = old == Status.APPROVED
+    is_counted = new_status == Status.APPROVED
+    adjust_comment_count(comment.article_id, int(is_counted) - int(was_counted))
+    db.session.flush()
+    return old

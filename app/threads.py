@@ -1,0 +1,241 @@
+"""Reading threads: a page of top-level comments with replies nested, a comment's replies, one comment.
+
+Every read costs a constant number of queries whatever the thread's size:
+1. the page of top-level comments (with authors), filtered by visibility;
+2. a light "skeleton" of everything under them (``WHERE root_id IN ...``:
+   ids, parents, statuses; no bodies), from which ``tree.py`` decides what
+   is shown, what is a tombstone and which replies are nested;
+3. the full rows (with authors) of the nested replies only;
+4. the viewer's own votes on the comments being returned.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import aliased, joinedload
+
+from . import cursors, tree
+from .errors import not_found
+from .extensions import db
+from .models import Article, Comment, Status, User, Vote
+from .serialize import author_json
+from .timeutil import isoformat
+from .visibility import is_visible, may_see_source, visible_clause
+
+SORTS = ("oldest", "newest", "top")
+MAX_LIMIT = 200
+MAX_REPLIES = 500
+
+_SKELETON = (Comment.id, Comment.parent_id, Comment.depth, Comment.created_at,
+             Comment.status, Comment.author_id)
+
+
+@dataclass
+class ThreadRequest:
+    sort: str = "oldest"
+    limit: int = 20
+    replies: int = 5
+    after: str | None = None
+
+
+def _order(sort: str):
+    """(column, descending) pairs; pinned comments come first whatever the sort; ties by id."""
+    if sort == "newest":
+        return [(Comment.pinned, True), (Comment.created_at, True), (Comment.id, True)]
+    if sort == "top":
+        return [(Comment.pinned, True), (Comment.score, True), (Comment.created_at, False),
+                (Comment.id, False)]
+    return [(Comment.pinned, True), (Comment.created_at, False), (Comment.id, False)]
+
+
+def _after(order, values):
+    """Keyset condition: rows strictly after ``values`` in ``order``."""
+    clauses = []
+    for i, (column, descending) in enumerate(order):
+        equal_before = [col == value for (col, _), value in zip(order[:i], values[:i])]
+        if column is Comment.pinned:
+            # Booleans order false < true and support no < or >: "after" a pinned row is an unpinned one.
+            step = column.is_(False) if values[i] else false()
+        else:
+            step = column < values[i] if descending else column > values[i]
+        clauses.append(and_(*equal_before, step))
+    return or_(*clauses)
+
+
+def _cursor_values(sort: str, row: Comment) -> list:
+    if sort == "top":
+        return [row.pinned, row.score, row.created_at, row.id]
+    return [row.pinned, row.created_at, row.id]
+
+
+def _decode_cursor(sort: str, token: str | None):
+    values = cursors.decode(f"thread-{sort}", token)
+    if values is None:
+        return None
+    expected = 4 if sort == "top" else 3
+    if len(values) != expected or not isinstance(values[0], bool) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values[1:]):
+        raise cursors.invalid()
+    values[-2] = cursors.to_datetime(values[-2])
+    return values
+
+
+def thread_page(article: Article, viewer: User | None, sort: str = "oldest", limit: int = 20,
+                replies: int = 5, after: str | None = None) -> dict:
+    """The JSON of ``GET /articles/{key}/comments``."""
+    order = _order(sort)
+    below = aliased(Comment)
+    has_shown_reply = exists().where(below.root_id == Comment.id, visible_clause(viewer, below))
+    query = (
+        select(Comment).options(joinedload(Comment.author))
+        .where(Comment.article_id == article.id, Comment.parent_id.is_(None),
+               or_(visible_clause(viewer), has_shown_reply))
+        .order_by(*[col.desc() if desc else col.asc() for col, desc in order])
+        .limit(limit + 1)
+    )
+    position = _decode_cursor(sort, after)
+    if position is not None:
+        query = query.where(_after(order, position))
+    roots = list(db.session.scalars(query).unique())
+    has_more = len(roots) > limit
+    roots = roots[:limit]
+    comments = _render_forest(roots, viewer, article, replies)
+    next_cursor = (cursors.encode(f"thread-{sort}", *_cursor_values(sort, roots[-1]))
+                   if has_more else None)
+    return {"article": article.key, "total": article.comment_count, "comments": comments,
+            "next": next_cursor}
+
+
+def replies_page(comment_id: int, viewer: User | None, limit: int = 20, replies: int = 5,
+                 after: str | None = None) -> dict:
+    """The JSON of ``GET /comments/{id}/replies``: shown direct replies, oldest first, each nested."""
+    parent, nodes, article = _locate(comment_id, viewer)
+    children = tree.shown_children(nodes[parent.id])
+    position = cursors.decode("replies", after)
+    if position is not None:
+        if len(position) != 2 or not all(isinstance(v, int) for v in position):
+            raise cursors.invalid()
+        created_at, last_id = cursors.to_datetime(position[0]), position[1]
+        children = [c for c in children if (c.created_at, c.id) > (created_at, last_id)]
+    page, has_more = children[:limit], len(children) > limit
+    layout = tree.select(page, replies)
+    rows = _load_rows(layout.keys())
+    votes = _my_votes(viewer, layout.keys())
+    result = [_serialize(rows[node.id], layout, rows, votes, viewer, article.key) for node in page]
+    next_cursor = cursors.encode("replies", page[-1].created_at, page[-1].id) if has_more else None
+    return {"comments": result, "next": next_cursor}
+
+
+def comment_detail(comment_id: int, viewer: User | None, replies: int = 5) -> dict:
+    """The JSON of ``GET /comments/{id}``; 404 when the viewer may not see it."""
+    comment, nodes, article = _locate(comment_id, viewer)
+    layout = tree.select([nodes[comment.id]], replies)
+    rows = _load_rows(layout.keys())
+    votes = _my_votes(viewer, layout.keys())
+    return _serialize(rows[comment.id], layout, rows, votes, viewer, article.key)
+
+
+def find_visible(comment_id: int, viewer: User | None) -> Comment:
+    """The comment ``comment_id`` if ``viewer`` may read it in full (not a tombstone), else 404."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or not is_visible(comment.status, comment.author_id, viewer):
+        raise not_found("No such comment.")
+    return comment
+
+
+def _locate(comment_id: int, viewer: User | None):
+    """The comment, its whole tree's skeleton (linked) and its article; 404 unless it is shown."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise not_found("No such comment.")
+    root_id = comment.root_id or comment.id
+    rows = db.session.execute(
+        select(*_SKELETON).where(or_(Comment.id == root_id, Comment.root_id == root_id))
+    ).all()
+    nodes = tree.link([_node(row, viewer) for row in rows])
+    if not nodes[comment.id].shown:
+        raise not_found("No such comment.")
+    article = db.session.get(Article, comment.article_id)
+    return comment, nodes, article
+
+
+def _node(row, viewer) -> tree.Node:
+    return tree.Node(id=row.id, parent_id=row.parent_id, depth=row.depth,
+                     created_at=row.created_at,
+                     visible=is_visible(row.status, row.author_id, viewer))
+
+
+def _render_forest(roots: list[Comment], viewer, article: Article, replies: int) -> list[dict]:
+    if not roots:
+        return []
+    root_ids = [root.id for root in roots]
+    skeleton = db.session.execute(select(*_SKELETON).where(Comment.root_id.in_(root_ids))).all()
+    nodes = tree.link([_node(root, viewer) for root in roots] + [_node(r, viewer) for r in skeleton])
+    layout = tree.select([nodes[i] for i in root_ids], replies)
+    rows = {root.id: root for root in roots}
+    rows.update(_load_rows(i for i in layout if i not in rows))
+    votes = _my_votes(viewer, layout.keys())
+    return [_serialize(root, layout, rows, votes, viewer, article.key) for root in roots]
+
+
+def _load_rows(ids) -> dict[int, Comment]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    found = db.session.scalars(
+        select(Comment).options(joinedload(Comment.author)).where(Comment.id.in_(ids))
+    ).unique()
+    return {row.id: row for row in found}
+
+
+def _my_votes(viewer: User | None, ids) -> dict[int, int]:
+    ids = list(ids)
+    if viewer is None or not ids:
+        return {}
+    rows = db.session.execute(
+        select(Vote.comment_id, Vote.value).where(Vote.user_id == viewer.id, Vote.comment_id.in_(ids))
+    )
+    return dict(rows.all())
+
+
+def _serialize(top: Comment, layout, rows, votes, viewer, article_key: str) -> dict:
+    """Nest the JSON of ``top`` and the replies chosen in ``layout``, iteratively."""
+    result = comment_json(top, viewer, article_key, votes.get(top.id, 0), *layout[top.id][1:])
+    stack = [(top.id, result)]
+    while stack:
+        comment_id, data = stack.pop()
+        for child_id in layout[comment_id][0]:
+            child = rows[child_id]
+            child_data = comment_json(child, viewer, article_key, votes.get(child_id, 0),
+                                      *layout[child_id][1:])
+            data["replies"].append(child_data)
+            stack.append((child_id, child_data))
+    return result
+
+
+def comment_json(comment: Comment, viewer: User | None, article_key: str, my_vote: int = 0,
+                 reply_count: int = 0, more_replies: int = 0) -> dict:
+    """The contract's Comment object; a tombstone when ``viewer`` may not read it."""
+    visible = is_visible(comment.status, comment.author_id, viewer)
+    data = {
+        "id": comment.id,
+        "article": article_key,
+        "parent_id": comment.parent_id,
+        "depth": comment.depth,
+        "author": author_json(comment.author) if visible else None,
+        "body_html": comment.body_html if visible else None,
+        "status": comment.status if visible else Status.DELETED.value,
+        "deleted": not visible,
+        "pinned": comment.pinned,
+        "created_at": isoformat(comment.created_at),
+        "edited_at": isoformat(comment.edited_at) if visible else None,
+        "score": comment.score,
+        "upvotes": comment.upvotes,
+        "downvotes": comment.downvotes,
+        "my_vote": my_vote,
+        "reply_count": reply_count,
+        "replies": [],
+        "more_replies": more_replies,
+    }
+    if visible and may_see_source(comment.author_id, viewer):
+        data["body"] = comment.body
+    return data

@@ -1,0 +1,399 @@
+"""Comments: posting, replies, reading threads, sorting, visibility, edit, delete, votes, flags."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Article, Comment, Vote
+
+from .conftest import ALLOWED_ORIGIN
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def article(make_article):
+    return make_article("a1")
+
+
+def post(api, body, key="a1", **fields):
+    return api.post(f"/api/v1/articles/{key}/comments", {"body": body, **fields})
+
+
+def _age_comments(app, by):
+    with app.app_context():
+        for comment in db.session.scalars(select(Comment)):
+            comment.created_at -= by
+        db.session.commit()
+
+
+def stored_count(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count(Comment.id)))
+
+
+def test_post_top_level_comment(app, login, alice, article):
+    response = post(login(alice), "Hello *world*")
+    assert response.status_code == 201
+    comment = response.get_json()["comment"]
+    assert comment["status"] == "approved"
+    assert comment["author"] == {"id": alice.id, "username": "alice", "display_name": "Alice"}
+    assert comment["body_html"] == "<p>Hello <em>world</em></p>"
+    assert comment["body"] == "Hello *world*"
+    assert comment["depth"] == 0 and comment["parent_id"] is None
+    assert comment["article"] == "a1"
+    assert comment["created_at"].endswith("Z")
+    assert comment["replies"] == [] and comment["reply_count"] == 0
+    assert login().get("/api/v1/articles/a1").get_json()["comment_count"] == 1
+
+
+def test_post_requires_login_and_csrf(app, login, alice, article, client):
+    assert client.post("/api/v1/articles/a1/comments", json={"body": "hi"}).status_code == 401
+    api = login(alice)
+    response = api.client.post("/api/v1/articles/a1/comments", json={"body": "hi"})
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "csrf_failed"
+    assert stored_count(app) == 0
+
+
+def test_server_computes_author_status_depth(app, login, alice, bob, article):
+    response = post(login(alice), "hi", status="rejected", author_id=bob.id, depth=7, id=999,
+                    score=1000, pinned=True, body_html="<script>x</script>", article_id="a2")
+    assert response.status_code == 201
+    comment = response.get_json()["comment"]
+    assert comment["author"]["id"] == alice.id
+    assert (comment["status"], comment["depth"], comment["score"], comment["pinned"]) == ("approved", 0, 0, False)
+    assert comment["id"] != 999 and comment["body_html"] == "<p>hi</p>"
+
+
+def test_replies_nest_and_compute_root(app, login, alice, bob, article):
+    a, b = login(alice), login(bob)
+    top = post(a, "top").get_json()["comment"]
+    reply = post(b, "reply", parent_id=top["id"]).get_json()["comment"]
+    deeper = post(a, "deeper", parent_id=reply["id"]).get_json()["comment"]
+    assert (reply["depth"], deeper["depth"]) == (1, 2)
+    with app.app_context():
+        assert db.session.get(Comment, deeper["id"]).root_id == top["id"]
+    thread = login().get("/api/v1/articles/a1/comments").get_json()
+    assert thread["total"] == 3
+    (first,) = thread["comments"]
+    assert first["reply_count"] == 1
+    assert first["replies"][0]["replies"][0]["id"] == deeper["id"]
+
+
+def test_depth_cap(app, login, alice, config, article):
+    config["MAX_DEPTH"] = 2
+    from app import create_app
+    capped = create_app(config)
+    from .conftest import ApiClient
+    api = ApiClient(capped.test_client(), alice)
+    parent = None
+    for depth in range(3):
+        response = post(api, f"level {depth}", **({"parent_id": parent} if parent else {}))
+        assert response.status_code == 201
+        parent = response.get_json()["comment"]["id"]
+    response = post(api, "too deep", parent_id=parent)
+    assert response.status_code == 422
+    assert "parent_id" in response.get_json()["error"]["fields"]
+
+
+def test_parent_must_be_in_the_same_article(app, login, alice, make_article, article):
+    make_article("a2")
+    api = login(alice)
+    other = post(api, "elsewhere", key="a2").get_json()["comment"]
+    assert post(api, "reply", parent_id=other["id"]).status_code == 404
+    assert post(api, "reply", parent_id=987654).status_code == 404
+    assert stored_count(app) == 1
+
+
+def test_duplicate_within_a_minute_is_409(app, login, alice, article):
+    api = login(alice)
+    assert post(api, "same words").status_code == 201
+    response = post(api, "same words")
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "conflict"
+    _age_comments(app, timedelta(minutes=2))
+    assert post(api, "same words").status_code == 201
+
+
+@pytest.mark.parametrize("body", ["", "   \n\t ", "a\u0000b", "x" * 10001, "&nbsp;", "\u200b\u200b"])
+def test_invalid_bodies_are_422(app, login, alice, article, body):
+    response = post(login(alice), body)
+    assert response.status_code == 422, response.get_json()
+    assert "body" in response.get_json()["error"]["fields"]
+    assert stored_count(app) == 0
+
+
+@pytest.mark.parametrize("body", [123, True, None, [], {}])
+def test_wrong_body_types_are_422(app, login, alice, article, body):
+    assert login(alice).post("/api/v1/articles/a1/comments", {"body": body}).status_code == 422
+    assert stored_count(app) == 0
+
+
+@pytest.mark.parametrize("parent", ["5", 1.5, True, -1, 0, 2**63, [5], {"id": 5}, ""])
+def test_bad_parent_ids_are_422(app, login, alice, article, parent):
+    assert post(login(alice), "hi", parent_id=parent).status_code == 422
+
+
+def test_text_is_normalized(app, login, alice, article):
+    comment = post(login(alice), "Cafe\u0301 \x07bell\r\nline").get_json()["comment"]
+    assert comment["body"] == "Café bell\nline"
+
+
+def test_maximum_length_in_code_points(app, login, alice, article):
+    assert post(login(alice), "\U0001F4A9" * 10000).status_code == 201
+    assert post(login(alice), "\U0001F4A9" * 10001).status_code == 422
+
+
+def test_implicit_article_creation(app, login, alice):
+    api = login(alice)
+    response = post(api, "first!", key="new-story", title="New story", url=f"{ALLOWED_ORIGIN}/new")
+    assert response.status_code == 201
+    article = login().get("/api/v1/articles/new-story").get_json()
+    assert article["title"] == "New story" and article["comment_count"] == 1
+    assert post(api, "x", key="evil", url="https://evil.example/x").status_code == 404
+    assert post(api, "x", key="bad", url="javascript:alert(1)").status_code == 422
+    assert post(api, "x", key="unknown").status_code == 404
+
+
+def test_closed_article_is_403(app, login, alice, make_article):
+    make_article("shut", status="closed")
+    response = post(login(alice), "hi", key="shut")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "article_closed"
+
+
+def test_pagination_walk_has_no_gaps_or_duplicates_while_posting(app, login, alice, bob, article):
+    a = login(alice)
+    for i in range(25):
+        assert post(a, f"comment {i}").status_code == 201
+    b = login(bob)
+    for sort in ("oldest", "newest", "top"):
+        seen, after, pages = [], None, 0
+        while True:
+            url = f"/api/v1/articles/a1/comments?sort={sort}&limit=7" + (f"&after={after}" if after else "")
+            page = login().get(url).get_json()
+            seen += [c["id"] for c in page["comments"]]
+            pages += 1
+            if pages == 2:
+                post(b, f"arrived during the {sort} walk")
+            after = page["next"]
+            if not after:
+                break
+        assert len(seen) == len(set(seen))
+        assert len(seen) >= 25 + (1 if sort == "oldest" else 0)
+
+
+def test_sorting(app, login, alice, bob, make_user, article):
+    a = login(alice)
+    ids = [post(a, f"c{i}").get_json()["comment"]["id"] for i in range(3)]
+    voter = login(bob)
+    voter.put(f"/api/v1/comments/{ids[1]}/vote", {"value": 1})
+    def order(sort):
+        return [c["id"] for c in login().get(f"/api/v1/articles/a1/comments?sort={sort}").get_json()["comments"]]
+    assert order("oldest") == ids
+    assert order("newest") == ids[::-1]
+    assert order("top") == [ids[1], ids[0], ids[2]]
+    assert login().get("/api/v1/articles/a1/comments?sort=password_hash").status_code == 422
+
+
+@pytest.mark.parametrize("query", ["limit=-1", "limit=abc", "limit=1e9", "replies=-2", "limit=0"])
+def test_bad_limits_are_422(app, article, client, query):
+    assert client.get(f"/api/v1/articles/a1/comments?{query}").status_code == 422
+
+
+def test_limits_are_clamped_and_bad_cursor_is_400(app, article, client):
+    assert client.get("/api/v1/articles/a1/comments?limit=100000").status_code == 200
+    response = client.get("/api/v1/articles/a1/comments?after=not-a-cursor")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
+
+
+def test_replies_limit_and_more_replies(app, login, alice, bob, article):
+    a, b = login(alice), login(bob)
+    top = post(a, "top").get_json()["comment"]["id"]
+    replies = [post(b, f"reply {i}", parent_id=top).get_json()["comment"]["id"] for i in range(7)]
+    page = login().get("/api/v1/articles/a1/comments?replies=3").get_json()
+    first = page["comments"][0]
+    assert [r["id"] for r in first["replies"]] == replies[:3]
+    assert (first["reply_count"], first["more_replies"]) == (7, 4)
+    zero = login().get("/api/v1/articles/a1/comments?replies=0").get_json()["comments"][0]
+    assert zero["replies"] == [] and zero["more_replies"] == 7
+    walked, after = [], None
+    while True:
+        url = f"/api/v1/comments/{top}/replies?limit=3" + (f"&after={after}" if after else "")
+        data = login().get(url).get_json()
+        walked += [c["id"] for c in data["comments"]]
+        after = data["next"]
+        if not after:
+            break
+    assert walked == replies
+
+
+def _hold(app, comment_id, status="pending"):
+    from app.lifecycle import change_status
+    with app.app_context():
+        change_status(db.session.get(Comment, comment_id), status)
+        db.session.commit()
+
+
+def test_pending_comment_visible_to_author_and_moderators_only(app, login, alice, bob, make_user, article):
+    comment = post(login(alice), "held").get_json()["comment"]["id"]
+    _hold(app, comment)
+    mine = login(alice).get("/api/v1/articles/a1/comments").get_json()
+    assert mine["comments"][0]["status"] == "pending"
+    assert login(bob).get("/api/v1/articles/a1/comments").get_json()["comments"] == []
+    assert login().get("/api/v1/articles/a1/comments").get_json()["comments"] == []
+    assert login(bob).get(f"/api/v1/comments/{comment}").status_code == 404
+    mod = login(make_user("mod", role="moderator"))
+    seen = mod.get(f"/api/v1/comments/{comment}").get_json()
+    assert seen["status"] == "pending" and seen["body"] == "held"
+    hidden_404 = login(bob).get(f"/api/v1/comments/{comment}")
+    missing_404 = login(bob).get("/api/v1/comments/99999")
+    assert hidden_404.get_json() == missing_404.get_json()
+
+
+def test_tombstones_keep_replies_and_vanish_without_them(app, login, alice, bob, article):
+    a, b = login(alice), login(bob)
+    top = post(a, "parent").get_json()["comment"]["id"]
+    reply = post(b, "child", parent_id=top).get_json()["comment"]["id"]
+    assert a.delete(f"/api/v1/comments/{top}").status_code == 204
+    thread = login().get("/api/v1/articles/a1/comments").get_json()
+    (stone,) = thread["comments"]
+    assert stone["deleted"] is True and stone["status"] == "deleted"
+    assert stone["body_html"] is None and stone["author"] is None and "body" not in stone
+    assert stone["replies"][0]["id"] == reply
+    assert thread["total"] == 1
+    _hold(app, reply, "rejected")
+    assert login().get("/api/v1/articles/a1/comments").get_json()["comments"] == []
+    assert login().get(f"/api/v1/comments/{top}").status_code == 404
+
+
+def test_deep_tombstone_chain_is_kept_for_a_visible_grandchild(app, login, alice, bob, article):
+    a, b = login(alice), login(bob)
+    top = post(a, "top").get_json()["comment"]["id"]
+    mid = post(b, "mid", parent_id=top).get_json()["comment"]["id"]
+    leaf = post(a, "leaf", parent_id=mid).get_json()["comment"]["id"]
+    _hold(app, top, "spam")
+    _hold(app, mid, "rejected")
+    (stone,) = login().get("/api/v1/articles/a1/comments").get_json()["comments"]
+    assert stone["deleted"] and stone["replies"][0]["deleted"]
+    assert stone["replies"][0]["replies"][0]["id"] == leaf
+
+
+def test_edit_within_window_only(app, login, alice, bob, make_user, article):
+    api = login(alice)
+    comment = post(api, "first *draft*").get_json()["comment"]["id"]
+    response = api.patch(f"/api/v1/comments/{comment}", {"body": "second **draft**", "status": "approved",
+                                                         "parent_id": comment})
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["body_html"] == "<p>second <strong>draft</strong></p>"
+    assert data["edited_at"] is not None and data["parent_id"] is None
+    assert login(bob).patch(f"/api/v1/comments/{comment}", {"body": "pwned"}).status_code == 403
+    _age_comments(app, timedelta(minutes=16))
+    assert api.patch(f"/api/v1/comments/{comment}", {"body": "late"}).status_code == 403
+    assert api.delete(f"/api/v1/comments/{comment}").status_code == 403
+    mod = login(make_user("mod", role="moderator"))
+    assert mod.patch(f"/api/v1/comments/{comment}", {"body": "moderated"}).status_code == 200
+    with app.app_context():
+        assert db.session.get(Comment, comment).body == "moderated"
+
+
+def test_delete_by_others_is_refused(app, login, alice, bob, article, client):
+    comment = post(login(alice), "mine").get_json()["comment"]["id"]
+    assert login(bob).delete(f"/api/v1/comments/{comment}").status_code == 403
+    assert client.delete(f"/api/v1/comments/{comment}").status_code == 401
+    assert login(alice).delete(f"/api/v1/comments/{comment}").status_code == 204
+    assert login(alice).delete(f"/api/v1/comments/{comment}").status_code == 404
+    assert login().get("/api/v1/articles/a1").get_json()["comment_count"] == 0
+
+
+def test_votes(app, login, alice, bob, make_user, article):
+    comment = post(login(alice), "vote me").get_json()["comment"]["id"]
+    url = f"/api/v1/comments/{comment}/vote"
+    b, c = login(bob), login(make_user("carol"))
+    assert login(alice).put(url, {"value": 1}).status_code == 403
+    assert b.put(url, {"value": 1}).get_json() == {"score": 1, "upvotes": 1, "downvotes": 0, "my_vote": 1}
+    assert b.put(url, {"value": 1}).get_json()["score"] == 1
+    assert c.put(url, {"value": -1}).get_json() == {"score": 0, "upvotes": 1, "downvotes": 1, "my_vote": -1}
+    assert b.put(url, {"value": -1}).get_json() == {"score": -2, "upvotes": 0, "downvotes": 2, "my_vote": -1}
+    assert b.put(url, {"value": 0}).get_json() == {"score": -1, "upvotes": 0, "downvotes": 1, "my_vote": 0}
+    for bad in (2, 1000, "1", True, 1.0, None):
+        assert b.put(url, {"value": bad}).status_code == 422
+    assert c.get("/api/v1/articles/a1/comments").get_json()["comments"][0]["my_vote"] == -1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Vote)) == 1
+
+
+def test_flags(app, login, alice, bob, article):
+    comment = post(login(alice), "flag me").get_json()["comment"]["id"]
+    url = f"/api/v1/comments/{comment}/flags"
+    response = login(bob).post(url, {"reason": "abuse", "note": "rude"})
+    assert response.status_code == 201
+    flag = response.get_json()["flag"]
+    assert (flag["reason"], flag["note"]) == ("abuse", "rude") and flag["id"] and flag["created_at"]
+    assert login(bob).post(url, {"reason": "spam"}).status_code == 409
+    assert login(alice).post(url, {"reason": "nonsense"}).status_code == 422
+    assert login(bob).post("/api/v1/comments/424242/flags", {"reason": "spam"}).status_code == 404
+
+
+def _count_queries(app, path):
+    from sqlalchemy import event
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    def count(*_args):
+        statements.append(1)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = app.test_client().get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    return len(statements)
+
+
+def _seed_thread(app, key, size, first_id):
+    """Insert ``size`` comments (a third top-level, the rest replies at varied depths) in bulk."""
+    from sqlalchemy import insert
+    from app.models import User
+    from app.timeutil import utcnow
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id))
+        article = Article(key=key, title=key, url=f"{ALLOWED_ORIGIN}/{key}", comment_count=size)
+        db.session.add(article)
+        db.session.flush()
+        rows, now = [], utcnow()
+        for i in range(size):
+            parent = rows[(i * 7) % len(rows)] if rows and i % 3 else None
+            rows.append({
+                "id": first_id + i, "article_id": article.id, "author_id": user_id,
+                "body": f"c{i}", "body_html": f"<p>c{i}</p>", "status": "approved",
+                "parent_id": parent["id"] if parent else None,
+                "root_id": (parent["root_id"] or parent["id"]) if parent else None,
+                "depth": parent["depth"] + 1 if parent else 0,
+                "created_at": now + timedelta(microseconds=i), "decided_at": now,
+            })
+        db.session.execute(insert(Comment), rows)
+        db.session.commit()
+
+
+def test_reading_a_thread_costs_a_constant_number_of_queries(app, alice):
+    _seed_thread(app, "small", 10, first_id=1_000_000)
+    _seed_thread(app, "large", 10_000, first_id=2_000_000)
+    small = _count_queries(app, "/api/v1/articles/small/comments?limit=20&replies=5")
+    large = _count_queries(app, "/api/v1/articles/large/comments?limit=20&replies=5")
+    assert small == large
+    assert large <= 5
+    walk = _count_queries(app, "/api/v1/articles/large/comments?limit=200&replies=500")
+    assert walk == large
