@@ -2,6 +2,7 @@
 import os
 import secrets
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -54,6 +55,7 @@ def _configure(app: Flask, test_config: dict | None) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"] or "memory://"
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=app.config["REMEMBER_DAYS"])
     app.config["SESSION_COOKIE_NAME"] = "causerie_session"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if app.config["SESSION_COOKIE_SECURE"]:

@@ -38,10 +38,10 @@ DEFAULTS = {
     "PASSWORD_HASH_METHOD": "scrypt",
     # Rate limits (Flask-Limiter syntax), per user and per IP address.
     "RATELIMIT_POST": "20 per minute;200 per hour",
-    "RATELIMIT_POST_IP": "120 per minute",
+    "RATELIMIT_POST_IP": "300 per minute",
     "RATELIMIT_VOTE": "120 per minute",
     "RATELIMIT_FLAG": "30 per minute",
-    "RATELIMIT_REGISTER": "30 per minute;300 per day",
+    "RATELIMIT_REGISTER": "120 per minute;2000 per day",
     "RATELIMIT_LOGIN_FAILURES": "10 per 5 minutes",
     "RATELIMIT_LOGIN_FAILURES_IP": "50 per 5 minutes",
     "RATELIMIT_SSO": "60 per minute",
