@@ -24,6 +24,8 @@ bind = os.environ.get("CAUSERIE_BIND", "127.0.0.1:8000")
 # Sync workers: every request is short and database-bound, and the proxy
 # buffers slow clients, so 2 x cores + 1 keeps the CPU busy while some
 # workers wait on the database. WEB_CONCURRENCY is the common override.
+# (make bench measured gthread x 4 no faster on reads and half as fast on
+# posts: threads of one worker contend for the GIL and SQLite's write lock.)
 workers = _int_env("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = _int_env("GUNICORN_THREADS", 1)
@@ -33,9 +35,9 @@ threads = _int_env("GUNICORN_THREADS", 1)
 timeout = _int_env("GUNICORN_TIMEOUT", 30)
 # On reload/stop, give in-flight writes time to commit before the kill.
 graceful_timeout = _int_env("GUNICORN_GRACEFUL_TIMEOUT", 20)
-# Slightly above typical proxy idle timeouts is not needed behind a proxy
-# that pools upstream connections; 5 s lets it reuse them without pinning
-# a sync worker to an idle client for long.
+# Only gthread/async workers keep connections alive (sync workers close
+# after each response); 5 s lets the proxy reuse a connection between
+# requests without holding a thread for an idle client for long.
 keepalive = _int_env("GUNICORN_KEEPALIVE", 5)
 
 # Recycle each worker after a few thousand requests so a slow leak can

@@ -164,6 +164,7 @@ _KEY_PARAM = _path_param("key", _KEY)
 _COMMENT_ID = _path_param("comment_id", _ID)
 _USER_ID = _path_param("user_id", _ID)
 _STR = {"type": "string"}
+_REQUIRED_STR = {"type": "string", "minLength": 1}
 
 
 def _paths() -> dict:
@@ -174,13 +175,14 @@ def _paths() -> dict:
     return {
         "/auth/me": {"get": _op("The caller and a CSRF token", 200, _ref("Session"))},
         "/auth/register": {"post": _op("Create an account and log in", 201, _ref("Session"), _obj(
-            {"username": _STR, "email": _STR, "password": _STR, "display_name": _STR},
+            {"username": _STR, "email": {"type": "string", "format": "email"}, "password": _STR,
+             "display_name": _STR},
             ["username", "email", "password"]))},
         "/auth/login": {"post": _op("Log in", 200, _ref("Session"), _obj(
-            {"login": _STR, "password": _STR, "remember": {"type": "boolean"}}, ["login", "password"]))},
+            {"login": _REQUIRED_STR, "password": _REQUIRED_STR, "remember": {"type": "boolean"}}, ["login", "password"]))},
         "/auth/logout": {"post": _op("Log out", 204)},
         "/auth/sso": {"post": _op("Log in with the host site's signed token", 200, _ref("Session"),
-                                  _obj({"token": _STR}, ["token"]))},
+                                  _obj({"token": _REQUIRED_STR}, ["token"]))},
         "/auth/tokens": {"post": _op("Create a bearer token (shown once)", 201, _obj(
             {"id": {"type": "integer"}, "name": _STR, "token": _STR, "created_at": _TIME},
             ["id", "name", "token", "created_at"]), _obj({"name": _STR}, ["name"]))},

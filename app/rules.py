@@ -1,24 +1,230 @@
-"""TEMPORARY STUB written by the lead so comments can be tested; the moderation engineer replaces this file."""
+"""The automatic moderation rules, run on every post and edit by a reader.
+
+The caller (``comments.py``) answers ``403 banned`` for a banned author and
+``403 article_closed`` for a closed article before the rules run. Then
+``evaluate`` applies, in this order:
+
+1. Moderators and admins are exempt from everything below: approved.
+2. A word of ``banned_words`` -> rejected (nothing else is checked).
+3. Pre-moderation: the article's own ``moderation`` wins -- ``pre`` holds
+   every comment, ``post`` holds none; ``inherit`` follows the setting:
+   ``all`` holds every comment, ``new_users`` those of authors with fewer
+   than ``trusted_after`` approved comments.
+4. More than ``max_links`` links -> pending.
+5. A word of ``suspect_words`` -> pending.
+
+A held comment carries every reason of steps 3-5 that applies. A rejected
+one carries the banned word it used.
+
+Word matching (``WordList``) is case-insensitive and on word boundaries.
+Text and words are both reduced the same way: NFKD with combining marks and
+invisible format characters (zero-width spaces, soft hyphens) dropped, then
+case-folded; words are runs of letters and digits (so "class" never matches
+"ass", and "spam_bot" is "spam" and "bot"). A word matches a word of the
+text with the same letters in the same order where every run of a repeated
+letter is at least as long as in the word: "spaaaam" matches "spam", "as"
+does not match "ass". Leetspeak (0->o 1->i 3->e 4->a 5->s @->a $->s) is
+tried as a second reading of the text, so "$p4m" matches "spam" while
+"spam@example.org" still matches through the plain reading. A phrase of
+several words matches the same words in a row. Not covered: letters
+separated by spaces or dots ("s p a m"), look-alike letters from other
+scripts (Cyrillic "а"), other substitutions.
+"""
+import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import groupby
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import Comment, Flag, ModerationSettings, Status, User
+
+PREMODERATION_MODES = ("none", "new_users", "all")
+SETTING_FIELDS = ("premoderation", "trusted_after", "max_links", "banned_words", "suspect_words",
+                  "flag_threshold", "edit_window_minutes")
+_CONFIG_NAMES = {name: name.upper() for name in SETTING_FIELDS}
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "@": "a", "$": "s"})
+_TOKEN = re.compile(r"[^\W_]+")
+_REPEATS = re.compile(r"([^\W_])\1+")
 
 
 @dataclass
 class Outcome:
-    status: str = "approved"
-    action: str | None = None
-    reasons: list = field(default_factory=list)
+    status: str = Status.APPROVED.value
+    action: str | None = None  # the audit-log action: None (approved), "hold" or "reject"
+    reasons: list[str] = field(default_factory=list)
+
+
+# -- settings --------------------------------------------------------------------
+
+def _word_list(value) -> list[str]:
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    return [str(item).strip() for item in items if str(item).strip()]
 
 
 def effective_settings() -> dict:
-    from flask import current_app
-    return {"premoderation": "none", "trusted_after": 3, "max_links": 5, "banned_words": [],
-            "suspect_words": [], "flag_threshold": 3,
-            "edit_window_minutes": current_app.config["EDIT_WINDOW_MINUTES"]}
+    """The stored settings row (id 1), its NULL columns falling back to config."""
+    row = db.session.get(ModerationSettings, 1)
+    config = current_app.config
+    settings = {}
+    for name in SETTING_FIELDS:
+        value = getattr(row, name) if row is not None else None
+        settings[name] = value if value is not None else config.get(_CONFIG_NAMES[name])
+    settings["banned_words"] = _word_list(settings["banned_words"])
+    settings["suspect_words"] = _word_list(settings["suspect_words"])
+    for name in ("trusted_after", "max_links", "flag_threshold", "edit_window_minutes"):
+        settings[name] = int(settings[name])
+    if settings["premoderation"] not in PREMODERATION_MODES:
+        settings["premoderation"] = "none"
+    return settings
 
 
-def evaluate(author, article, source, link_count, settings) -> Outcome:
+# -- word matching -----------------------------------------------------------------
+
+def fold(text: str) -> str:
+    """Case-folded text without accents or invisible format characters."""
+    if text.isascii():
+        return text.casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch for ch in decomposed
+                   if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf")
+    return kept.casefold()
+
+
+def _run_lengths(token: str) -> tuple[int, ...]:
+    """(1, 1, 4, 1) for "spaaaam": the length of each run of one letter."""
+    return tuple(len(list(run)) for _, run in groupby(token))
+
+
+def _readings(folded: str) -> tuple[list[str], list[str]]:
+    """The words of a folded text, as written and with repeated letters collapsed (same positions)."""
+    return _TOKEN.findall(folded), _TOKEN.findall(_REPEATS.sub(r"\1", folded))
+
+
+class _Index:
+    """Words of one reading (plain or leetspeak): collapsed tokens -> [(minimal run lengths, word)]."""
+
+    def __init__(self):
+        self.entries: dict[tuple[str, ...], list] = {}
+        self.firsts: set[str] = set()
+        self.lengths: set[int] = set()
+
+    def add(self, reading: str, word: str) -> None:
+        tokens, collapsed = _readings(reading)
+        if tokens:
+            self.entries.setdefault(tuple(collapsed), []).append(
+                ([_run_lengths(t) for t in tokens], word))
+            self.firsts.add(collapsed[0])
+            self.lengths.add(len(tokens))
+
+    def scan(self, folded: str) -> str | None:
+        if not self.entries:
+            return None
+        tokens, collapsed = _readings(folded)
+        for start, first in enumerate(collapsed):
+            if first not in self.firsts:
+                continue  # one set lookup per word of the text in the common case
+            for length in self.lengths:
+                key = tuple(collapsed[start:start + length])
+                for minimal, word in self.entries.get(key, ()) if len(key) == length else ():
+                    written = tokens[start:start + length]
+                    if all(have >= need for token, runs in zip(written, minimal)
+                           for have, need in zip(_run_lengths(token), runs)):
+                        return word
+        return None
+
+
+class WordList:
+    """Words and phrases compiled once, matched against a text in time linear in its length."""
+
+    def __init__(self, words: tuple[str, ...]):
+        self.plain, self.leet = _Index(), _Index()
+        for word in words:
+            folded = fold(word)
+            self.plain.add(folded, word)
+            self.leet.add(folded.translate(_LEET), word)
+
+    def find(self, text: str) -> str | None:
+        """The first word of the list found in ``text``, or None."""
+        if not self.plain.entries:
+            return None
+        folded = fold(text)
+        found = self.plain.scan(folded)
+        if found is None:
+            leet = folded.translate(_LEET)
+            if leet != folded:
+                found = self.leet.scan(leet)
+        return found
+
+
+@lru_cache(maxsize=16)
+def word_list(words: tuple[str, ...]) -> WordList:
+    return WordList(words)
+
+
+def find_word(words: list[str], text: str) -> str | None:
+    return word_list(tuple(words)).find(text)
+
+
+# -- the rules ------------------------------------------------------------------
+
+def approved_count(author: User) -> int:
+    return db.session.scalar(
+        select(func.count(Comment.id)).where(Comment.author_id == author.id,
+                                             Comment.status == Status.APPROVED)
+    ) or 0
+
+
+def _premoderation_reason(author: User, article, settings: dict) -> str | None:
+    if article.moderation == "pre":
+        return "this article is pre-moderated"
+    if article.moderation == "post":
+        return None
+    mode = settings["premoderation"]
+    if mode == "all":
+        return "every comment is pre-moderated"
+    if mode == "new_users" and settings["trusted_after"] > 0:
+        approved = approved_count(author)
+        if approved < settings["trusted_after"]:
+            return (f"new user: {approved} approved comment(s), "
+                    f"{settings['trusted_after']} needed to skip pre-moderation")
+    return None
+
+
+def evaluate(author: User, article, source: str, link_count: int, settings: dict) -> Outcome:
+    """What the rules decide for a comment by ``author`` on ``article`` (see the module's order)."""
+    if author.is_moderator:
+        return Outcome()
+    banned = find_word(settings["banned_words"], source)
+    if banned is not None:
+        return Outcome(Status.REJECTED.value, "reject", [f'banned word "{banned}"'])
+    reasons = []
+    premoderation = _premoderation_reason(author, article, settings)
+    if premoderation:
+        reasons.append(premoderation)
+    if link_count > settings["max_links"]:
+        reasons.append(f"{link_count} links (at most {settings['max_links']} allowed)")
+    suspect = find_word(settings["suspect_words"], source)
+    if suspect is not None:
+        reasons.append(f'suspect word "{suspect}"')
+    if reasons:
+        return Outcome(Status.PENDING.value, "hold", reasons)
     return Outcome()
 
 
-def reached_flag_threshold(comment, settings) -> bool:
-    return False
+def open_flaggers(comment_id: int) -> int:
+    """Distinct users with an unresolved flag on the comment."""
+    return db.session.scalar(
+        select(func.count(func.distinct(Flag.user_id)))
+        .where(Flag.comment_id == comment_id, Flag.resolved_at.is_(None))
+    ) or 0
+
+
+def reached_flag_threshold(comment: Comment, settings: dict) -> bool:
+    return open_flaggers(comment.id) >= settings["flag_threshold"]

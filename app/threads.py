@@ -125,13 +125,18 @@ def replies_page(comment_id: int, viewer: User | None, limit: int = 20, replies:
     return {"comments": result, "next": next_cursor}
 
 
-def comment_detail(comment_id: int, viewer: User | None, replies: int = 5) -> dict:
-    """The JSON of ``GET /comments/{id}``; 404 when the viewer may not see it."""
-    comment, nodes, article = _locate(comment_id, viewer)
+def comment_detail(comment_id: int, viewer: User | None, replies: int = 5,
+                   for_author: bool = False) -> dict:
+    """The JSON of ``GET /comments/{id}``; 404 when the viewer may not see it.
+
+    ``for_author`` answers the author who just wrote it: they see it with its
+    status even when the rules rejected it (the thread then no longer shows it).
+    """
+    comment, nodes, article = _locate(comment_id, viewer, for_author)
     layout = tree.select([nodes[comment.id]], replies)
     rows = _load_rows(layout.keys())
     votes = _my_votes(viewer, layout.keys())
-    return _serialize(rows[comment.id], layout, rows, votes, viewer, article.key)
+    return _serialize(rows[comment.id], layout, rows, votes, viewer, article.key, reveal=for_author)
 
 
 def find_visible(comment_id: int, viewer: User | None) -> Comment:
@@ -142,9 +147,11 @@ def find_visible(comment_id: int, viewer: User | None) -> Comment:
     return comment
 
 
-def _locate(comment_id: int, viewer: User | None):
+def _locate(comment_id: int, viewer: User | None, for_author: bool = False):
     """The comment, its whole tree's skeleton (linked) and its article; 404 unless it is shown."""
     comment = db.session.get(Comment, comment_id)
+    if for_author and (viewer is None or comment is None or comment.author_id != viewer.id):
+        for_author = False
     if comment is None:
         raise not_found("No such comment.")
     root_id = comment.root_id or comment.id
@@ -152,7 +159,7 @@ def _locate(comment_id: int, viewer: User | None):
         select(*_SKELETON).where(or_(Comment.id == root_id, Comment.root_id == root_id))
     ).all()
     nodes = tree.link([_node(row, viewer) for row in rows])
-    if not nodes[comment.id].shown:
+    if not (nodes[comment.id].shown or for_author):
         raise not_found("No such comment.")
     article = db.session.get(Article, comment.article_id)
     return comment, nodes, article
@@ -197,9 +204,11 @@ def _my_votes(viewer: User | None, ids) -> dict[int, int]:
     return dict(rows.all())
 
 
-def _serialize(top: Comment, layout, rows, votes, viewer, article_key: str) -> dict:
+def _serialize(top: Comment, layout, rows, votes, viewer, article_key: str,
+               reveal: bool = False) -> dict:
     """Nest the JSON of ``top`` and the replies chosen in ``layout``, iteratively."""
-    result = comment_json(top, viewer, article_key, votes.get(top.id, 0), *layout[top.id][1:])
+    result = comment_json(top, viewer, article_key, votes.get(top.id, 0), *layout[top.id][1:],
+                          reveal=reveal)
     stack = [(top.id, result)]
     while stack:
         comment_id, data = stack.pop()
@@ -213,9 +222,9 @@ def _serialize(top: Comment, layout, rows, votes, viewer, article_key: str) -> d
 
 
 def comment_json(comment: Comment, viewer: User | None, article_key: str, my_vote: int = 0,
-                 reply_count: int = 0, more_replies: int = 0) -> dict:
-    """The contract's Comment object; a tombstone when ``viewer`` may not read it."""
-    visible = is_visible(comment.status, comment.author_id, viewer)
+                 reply_count: int = 0, more_replies: int = 0, reveal: bool = False) -> dict:
+    """The contract's Comment object; a tombstone when ``viewer`` may not read it (unless ``reveal``)."""
+    visible = reveal or is_visible(comment.status, comment.author_id, viewer)
     data = {
         "id": comment.id,
         "article": article_key,

@@ -103,9 +103,9 @@ def query_int(name: str, default: int, maximum: int, minimum: int = 0) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"[0-9]{1,9}", raw):
+    if not re.fullmatch(r"[0-9]{1,100}", raw):
         raise validation_error({name: f"must be an integer between {minimum} and {maximum}"})
-    value = int(raw)
+    value = int(raw)  # at most 100 digits: cheap, and anything huge is clamped below
     if value < minimum:
         raise validation_error({name: f"must be at least {minimum}"})
     return min(value, maximum)

@@ -123,17 +123,18 @@ def run_load(spec: dict) -> dict:
                 time.sleep(0.01)  # a refused connection must not spin
                 continue
             ended = time.perf_counter()
+            # Comments created during the warm-up count for "zero lost", not for the timings.
+            if response.status == 201 and spec.get("collect_ids"):
+                try:
+                    ids.append(json.loads(content)["comment"]["id"])
+                except (ValueError, KeyError, TypeError):
+                    errors["unreadable 201"] += 1
             if began < window_start:
                 continue
             latencies.append((ended - began) * 1000.0)
             statuses[response.status] += 1
             received += len(content)
             last_end = max(last_end, ended)
-            if response.status == 201 and spec.get("collect_ids"):
-                try:
-                    ids.append(json.loads(content)["comment"]["id"])
-                except (ValueError, KeyError, TypeError):
-                    errors["unreadable 201"] += 1
         connection.close()
         with lock:
             totals["latencies"].extend(latencies)
@@ -295,9 +296,9 @@ def build_thread(rng, size: int, article_id: int, first_id: int, authors: list[i
             "open_flags": 0,
         }
         rows.append(row)
-        (top_rows if is_top else recent).append(row)
-        if not is_top:
-            recent.append(row)
+        recent.append(row)
+        if is_top:
+            top_rows.append(row)
     return rows
 
 
@@ -459,27 +460,67 @@ def flask_cli(args: list[str], env: dict) -> None:
 # ---------------------------------------------------------------- the run
 
 class Bench:
-    def __init__(self, args, work: Path, pool: ProcessPoolExecutor):
+    """One run: the seeded database, the servers we started, and what each scenario measured."""
+
+    def __init__(self, args, work: Path, pool: ProcessPoolExecutor, servers: list):
         self.args = args
         self.work = work
         self.pool = pool
+        self.servers = servers  # stopped by main() whatever happens
         self.rows: list[dict] = []
-        self.targets: list[tuple[str, str, bool]] = []
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+            "SECRET_KEY": secrets.token_hex(32),
+            "ALLOWED_ORIGINS": "https://example.com",
+            "RATELIMIT_ENABLED": "false",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "WEB_CONCURRENCY": str(args.workers),
+            "GUNICORN_WORKER_CLASS": args.worker_class,
+            "GUNICORN_THREADS": str(args.threads),
+            "GUNICORN_ACCESSLOG": "",  # no access log: the same for the app and the ceiling
+            "CEILING_DIR": str(work / "ceiling"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
 
     def load(self, port: int, **spec) -> dict:
         spec = {"host": HOST, "port": port, "duration": self.args.duration, "warmup": 1.0,
                 "concurrency": self.args.concurrency, **spec}
         return self.pool.submit(run_load, spec).result(timeout=spec["duration"] + 120)
 
-    def read_scenario(self, name: str, app: Server, ceiling: Server, paths: list[str]) -> dict:
+    def start_server(self, name: str, target: str, env: dict, **kwargs) -> Server:
+        server = Server(name, target, env, self.work, **kwargs)
+        self.servers.append(server)
+        return server
+
+    def prepare(self) -> None:
+        """Migrate and seed the database, start the app and the ceiling, log the reader in."""
+        flask_cli(["db", "upgrade"], self.env)
+        flask_cli(["users", "create", READER[0], "--email", READER[1], "--password", READER[2],
+                   "--role", "reader"], self.env)
+        os.environ.update({k: self.env[k] for k in ("DATABASE_URL", "SECRET_KEY", "RATELIMIT_ENABLED")})
+        sys.path.insert(0, str(ROOT))
+        from app import create_app
+        self.flask_app = create_app()
+        self.seeded = seed(self.flask_app, random.Random(self.args.seed))
+        print(f"Seeded threads of {', '.join(f'{n:,}' for n in THREAD_SIZES)} comments and "
+              f"{EXTRA_ARTICLES + 1} more articles in {self.seeded['seconds']:.1f} s.")
+        self.app = self.start_server("app", "app:create_app()", self.env)
+        self.ceiling = self.start_server("ceiling", "static_ceiling:app", self.env,
+                                         extra_args=("--pythonpath", str(ROOT / "scripts")))
+        self.app.wait_ready("/healthz")
+        self.ceiling.wait_ready("/none")
+        self.reader_token = bearer_token(self.app.port, READER[0], READER[2])
+
+    def read_scenario(self, name: str, paths: list[str]) -> dict:
         """The app on ``paths``, then the ceiling serving the bytes those paths answered."""
         for index, path in enumerate(paths):
-            status, content = http_get(app.port, path)
+            status, content = http_get(self.app.port, path)
             if status != 200:
                 raise RuntimeError(f"{name}: GET {path} answered {status}: {content[:300]!r}")
             (self.work / "ceiling" / f"{name}-{index}.json").write_bytes(content)
-        measured = summarize(self.load(app.port, requests=[["GET", p, None] for p in paths]))
-        top = summarize(self.load(ceiling.port, requests=[
+        measured = summarize(self.load(self.app.port, requests=[["GET", p, None] for p in paths]))
+        top = summarize(self.load(self.ceiling.port, requests=[
             ["GET", f"/{name}-{i}", None] for i in range(len(paths))]))
         row = {"name": name, **measured, "ceiling_rps": top["rps"],
                "fraction": measured["rps"] / top["rps"] if top["rps"] else math.nan}
@@ -488,6 +529,106 @@ class Bench:
               f"  {row['size'] / 1024:7.1f} KiB  errors {row['errors']}"
               f"  | ceiling {top['rps']:7.0f} req/s  -> {row['fraction']:.0%}", flush=True)
         return row
+
+    def reads(self) -> None:
+        print("\nReads (app | static ceiling of the same bytes):")
+        for size in THREAD_SIZES:
+            self.read_scenario(f"first-page-{size}", [f"/api/v1/articles/bench-{size}/comments?{FIRST_PAGE}"])
+        walk_first = f"/api/v1/articles/bench-1000/comments?{WALK_PAGE}"
+        self.walk = self.pool.submit(run_walk, {
+            "host": HOST, "port": self.app.port, "first_path": walk_first,
+            "walks": self.args.walks, "max_seconds": 60}).result(timeout=180)
+        self.read_scenario("walk-1000", self.walk["paths"])
+        keys = [self.seeded["threads"][n] for n in THREAD_SIZES] + self.seeded["extra"]
+        self.read_scenario("counts-50-keys", [f"/api/v1/counts?keys={','.join(keys[:50])}"])
+        walk_ms = sorted(self.walk["walk_ms"])
+        self.walk_median = percentile(walk_ms, 0.5)
+        print(f"  walk of the 1,000 thread, one client: {len(self.walk['paths'])} pages,"
+              f" {self.walk['seen']} comments seen; server time median {self.walk_median:.1f} ms,"
+              f" best {walk_ms[0]:.1f} ms ({len(walk_ms)} walks)")
+
+    def posts(self) -> None:
+        """POST at concurrency 8, then check that every 201 is stored exactly once."""
+        concurrency = self.args.post_concurrency
+        print(f"\nPOST /articles/bench-post/comments at concurrency {concurrency} (rate limits off):")
+        posted = self.load(self.app.port, concurrency=concurrency, tokens=[self.reader_token],
+                           post_path="/api/v1/articles/bench-post/comments",
+                           post_bodies=self.seeded["bodies"], collect_ids=True)
+        self.post = post = summarize(posted, ok_statuses=(201,))
+        ids = set(posted["ids"])  # every 201, warm-up included
+        stored, stored_ids, count_column = count_comments(self.flask_app, self.seeded["post_article_id"])
+        post["lost"] = len(ids - stored_ids)
+        post["extra"] = stored - len(ids)
+        post["ok"] = (post["errors"] == 0 and post["lost"] == 0 and post["extra"] == 0
+                      and len(ids) == len(posted["ids"]) and count_column == stored)
+        print(f"  {post['rps']:.0f} comments/s, p50 {post['p50']:.1f} ms, p99 {post['p99']:.1f} ms;"
+              f" {len(posted['ids'])} answered 201, {stored} stored (comment_count {count_column}),"
+              f" lost {post['lost']}, errors {post['errors']}"
+              f" {post['statuses'] if post['errors'] else ''}{post['exceptions'] or ''}")
+
+    def flood(self) -> None:
+        """Issue 6: posting clients with their own users and limits ON, while one reader reads."""
+        clients, duration = self.args.flood_clients, self.args.flood_duration
+        print(f"\nFlood: {clients} posting clients (one user each, rate limits ON) and one reader:")
+        # The users register while limits are off; then the app restarts with them on.
+        with ThreadPoolExecutor(4) as threads:
+            tokens = list(threads.map(
+                lambda i: bearer_token(self.app.port, f"flood_{i}", "flood-password-123",
+                                       register_email=f"flood-{i}@example.com"),
+                range(clients)))
+        users = _user_ids(self.flask_app, [f"flood_{i}" for i in range(clients)])
+        self.app.stop()
+        limited = self.start_server("app-limited", "app:create_app()", {**self.env, "RATELIMIT_ENABLED": "true"})
+        limited.wait_ready("/healthz")
+        common = {"host": HOST, "port": limited.port, "duration": duration, "warmup": 1.0}
+        flood_future = self.pool.submit(run_load, {
+            **common, "concurrency": clients, "tokens": tokens, "collect_ids": True,
+            "post_path": "/api/v1/articles/bench-10000/comments", "post_bodies": self.seeded["bodies"]})
+        reader_future = self.pool.submit(run_load, {
+            **common, "concurrency": 1,
+            "requests": [["GET", f"/api/v1/articles/bench-10000/comments?{FIRST_PAGE}", None]]})
+        flooded = flood_future.result(timeout=duration + 180)
+        read = reader_future.result(timeout=duration + 180)
+        self.reader = reader = summarize(read)
+        reader["429"] = read["statuses"].get(429, 0)
+        self.flooders = flood = summarize(flooded, ok_statuses=(201, 429))
+        stored, stored_ids, _ = count_comments(self.flask_app, _article_id(self.flask_app, "bench-10000"), users)
+        flood["lost"] = len(set(flooded["ids"]) - stored_ids)
+        print(f"  posters: {flood['rps']:.0f} req/s, {len(flooded['ids'])} x 201,"
+              f" {flooded['statuses'].get(429, 0)} x 429, other {flood['errors']} {flooded['errors'] or ''};"
+              f" {stored} stored, lost {flood['lost']}")
+        print(f"  reader:  {reader['count']} reads, {reader['rps']:.0f} req/s, p50 {reader['p50']:.1f} ms,"
+              f" p99 {reader['p99']:.1f} ms, 429s {reader['429']}, other errors {reader['errors'] - reader['429']}")
+
+    def report(self) -> None:
+        post, reader, flood = self.post, self.reader, self.flooders
+        print("\nScenario                       req/s    p50 ms   p99 ms   KiB/resp  errors  ceiling/s  of ceiling")
+        for row in self.rows:
+            print(f"{row['name']:<28} {row['rps']:8.0f} {row['p50']:9.1f} {row['p99']:8.1f}"
+                  f" {row['size'] / 1024:10.1f} {row['errors']:7d} {row['ceiling_rps']:10.0f} {row['fraction']:10.0%}")
+        for name, row in ((f"post-c{self.args.post_concurrency}", post), ("flood-reader", reader)):
+            print(f"{name:<28} {row['rps']:8.0f} {row['p50']:9.1f} {row['p99']:8.1f}"
+                  f" {row['size'] / 1024:10.1f} {row['errors']:7d}")
+        print(f"\nLoad average after: {_load_average()} (above ~{os.cpu_count()}, other work was competing)")
+        first = next(r for r in self.rows if r["name"] == "first-page-10000")
+        targets = [
+            ("first page of 10k: >= 50% of ceiling", f"{first['fraction']:.0%}", first["fraction"] >= 0.5),
+            ("first page of 10k: p99 < 50 ms", f"{first['p99']:.1f} ms", first["p99"] < 50),
+            ("walk of 1,000 thread: < 100 ms server time", f"{self.walk_median:.1f} ms",
+             self.walk_median < 100),
+            ("walk saw all 1,000 comments", f"{self.walk['seen']}", self.walk["seen"] == 1000),
+            (f"POST >= 300/s at c={self.args.post_concurrency}", f"{post['rps']:.0f}/s", post["rps"] >= 300),
+            ("POST: 0 errors, 0 lost", f"{post['errors']} errors, {post['lost']} lost, {post['extra']} extra",
+             post["ok"]),
+            ("flood: reader p99 < 100 ms", f"{reader['p99']:.1f} ms", reader["p99"] < 100),
+            ("flood: 0 reader 429s (and no reader errors)", f"{reader['429']} / {reader['errors']}",
+             reader["errors"] == 0),
+            ("flood: 0 lost, no 5xx", f"{flood['lost']} lost, {flood['errors']} other",
+             flood["lost"] == 0 and flood["errors"] == 0),
+        ]
+        print("\nTarget                                          measured                      result")
+        for name, measured, passed in targets:
+            print(f"{name:<47} {measured:<29} {'PASS' if passed else 'MISS'}")
 
 
 def count_comments(flask_app, article_id: int, author_ids=None) -> tuple[int, set, int]:
@@ -528,7 +669,19 @@ def main() -> int:
     servers: list[Server] = []
     pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
     try:
-        return _run(args, work, pool, servers)
+        bench = Bench(args, work, pool, servers)
+        print(f"Causerie bench: {os.cpu_count()} CPUs, gunicorn {args.workers} {args.worker_class} workers"
+              f"{f' x {args.threads} threads' if args.worker_class == 'gthread' else ''}, reads at"
+              f" concurrency {args.concurrency}, {args.duration:g} s per scenario; load generator in"
+              f" separate processes.")
+        # Other work on the machine skews every figure: say how busy it was.
+        print(f"Load average before: {_load_average()}")
+        bench.prepare()
+        bench.reads()
+        bench.posts()
+        bench.flood()
+        bench.report()
+        return 0
     finally:
         for server in servers:
             server.stop()
@@ -539,138 +692,11 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _run(args, work: Path, pool: ProcessPoolExecutor, servers: list) -> int:
-    rng = random.Random(args.seed)
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-        "SECRET_KEY": secrets.token_hex(32),
-        "ALLOWED_ORIGINS": "https://example.com",
-        "RATELIMIT_ENABLED": "false",
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "WEB_CONCURRENCY": str(args.workers),
-        "GUNICORN_WORKER_CLASS": args.worker_class,
-        "GUNICORN_THREADS": str(args.threads),
-        "GUNICORN_ACCESSLOG": "",  # no access log: the same for the app and the ceiling
-        "CEILING_DIR": str(work / "ceiling"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    bench = Bench(args, work, pool)
-    print(f"Causerie bench: {os.cpu_count()} CPUs, gunicorn {args.workers} {args.worker_class} workers"
-          f"{f' x {args.threads} threads' if args.worker_class == 'gthread' else ''}, reads at concurrency"
-          f" {args.concurrency}, {args.duration:g} s per scenario; load generator in separate processes.")
-
-    flask_cli(["db", "upgrade"], env)
-    flask_cli(["users", "create", READER[0], "--email", READER[1], "--password", READER[2],
-               "--role", "reader"], env)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "RATELIMIT_ENABLED")})
-    sys.path.insert(0, str(ROOT))
-    from app import create_app
-    flask_app = create_app()
-    seeded = seed(flask_app, rng)
-    print(f"Seeded threads of {', '.join(f'{n:,}' for n in THREAD_SIZES)} comments and "
-          f"{EXTRA_ARTICLES + 1} more articles in {seeded['seconds']:.1f} s.")
-
-    app = Server("app", "app:create_app()", env, work)
-    ceiling = Server("ceiling", "static_ceiling:app", env, work,
-                     extra_args=("--pythonpath", str(ROOT / "scripts")))
-    servers += [app, ceiling]
-    app.wait_ready("/healthz")
-    ceiling.wait_ready("/none")
-    reader_token = bearer_token(app.port, READER[0], READER[2])
-
-    print("\nReads (app | static ceiling of the same bytes):")
-    for size in THREAD_SIZES:
-        bench.read_scenario(f"first-page-{size}", app, ceiling,
-                            [f"/api/v1/articles/bench-{size}/comments?{FIRST_PAGE}"])
-    walk_first = f"/api/v1/articles/bench-1000/comments?{WALK_PAGE}"
-    walk = pool.submit(run_walk, {"host": HOST, "port": app.port, "first_path": walk_first,
-                                  "walks": args.walks, "max_seconds": 60}).result(timeout=180)
-    bench.read_scenario("walk-1000", app, ceiling, walk["paths"])
-    keys = [seeded["threads"][n] for n in THREAD_SIZES] + seeded["extra"]
-    bench.read_scenario("counts-50-keys", app, ceiling, [f"/api/v1/counts?keys={','.join(keys[:50])}"])
-    walk_ms = sorted(walk["walk_ms"])
-    walk_median = percentile(walk_ms, 0.5)
-    print(f"  walk of the 1,000 thread, one client: {len(walk['paths'])} pages, {walk['seen']} comments"
-          f" seen; server time median {walk_median:.1f} ms, best {walk_ms[0]:.1f} ms"
-          f" ({len(walk_ms)} walks)")
-
-    print(f"\nPOST /articles/bench-post/comments at concurrency {args.post_concurrency} (rate limits off):")
-    posted = bench.load(app.port, concurrency=args.post_concurrency, tokens=[reader_token],
-                        post_path="/api/v1/articles/bench-post/comments", post_bodies=seeded["bodies"],
-                        collect_ids=True)
-    post = summarize(posted, ok_statuses=(201,))
-    created = posted["statuses"].get(201, 0)
-    stored, stored_ids, count_column = count_comments(flask_app, seeded["post_article_id"])
-    lost = len(set(posted["ids"]) - stored_ids)
-    extra_rows = stored - len(set(posted["ids"]))
-    post_ok = post["errors"] == 0 and lost == 0 and extra_rows == 0 and len(set(posted["ids"])) == created
-    print(f"  {post['rps']:.0f} comments/s, p50 {post['p50']:.1f} ms, p99 {post['p99']:.1f} ms;"
-          f" {created} answered 201, {stored} stored (comment_count {count_column}), lost {lost},"
-          f" errors {post['errors']} {post['statuses'] if post['errors'] else ''}{post['exceptions'] or ''}")
-
-    # The flood of issue 6: its users are registered while limits are off, then the app restarts with them on.
-    print(f"\nFlood: {args.flood_clients} posting clients (one user each, rate limits ON) and one reader:")
-    with ThreadPoolExecutor(4) as threads:
-        flood_tokens = list(threads.map(
-            lambda i: bearer_token(app.port, f"flood_{i}", "flood-password-123",
-                                   register_email=f"flood-{i}@example.com"),
-            range(args.flood_clients)))
-    flood_users = _user_ids(flask_app, [f"flood_{i}" for i in range(args.flood_clients)])
-    app.stop()
-    servers.remove(app)
-    limited = Server("app-limited", "app:create_app()", {**env, "RATELIMIT_ENABLED": "true"}, work)
-    servers.append(limited)
-    limited.wait_ready("/healthz")
-    read_path = f"/api/v1/articles/bench-10000/comments?{FIRST_PAGE}"
-    flood_spec = {"host": HOST, "port": limited.port, "duration": args.flood_duration, "warmup": 1.0,
-                  "concurrency": args.flood_clients, "tokens": flood_tokens, "collect_ids": True,
-                  "post_path": "/api/v1/articles/bench-10000/comments", "post_bodies": seeded["bodies"]}
-    reader_spec = {"host": HOST, "port": limited.port, "duration": args.flood_duration, "warmup": 1.0,
-                   "concurrency": 1, "requests": [["GET", read_path, None]]}
-    flood_future = pool.submit(run_load, flood_spec)
-    reader_future = pool.submit(run_load, reader_spec)
-    flooded = flood_future.result(timeout=args.flood_duration + 180)
-    read = reader_future.result(timeout=args.flood_duration + 180)
-    reader = summarize(read)
-    flood = summarize(flooded, ok_statuses=(201, 429))
-    reader_429 = read["statuses"].get(429, 0)
-    flood_created = flooded["statuses"].get(201, 0)
-    thread_article = _article_id(flask_app, "bench-10000")
-    flood_stored, flood_ids, _ = count_comments(flask_app, thread_article, flood_users)
-    flood_lost = len(set(flooded["ids"]) - flood_ids)
-    print(f"  posters: {flood['rps']:.0f} req/s, {flood_created} x 201, {flooded['statuses'].get(429, 0)} x 429,"
-          f" other {flood['errors']} {flooded['errors'] or ''}; {flood_stored} stored, lost {flood_lost}")
-    print(f"  reader:  {reader['count']} reads, {reader['rps']:.0f} req/s, p50 {reader['p50']:.1f} ms,"
-          f" p99 {reader['p99']:.1f} ms, 429s {reader_429}, other errors {reader['errors'] - reader_429}")
-
-    first_10k = next(r for r in bench.rows if r["name"] == "first-page-10000")
-    targets = [
-        ("first page of 10k: >= 50% of ceiling", f"{first_10k['fraction']:.0%}",
-         first_10k["fraction"] >= 0.5),
-        ("first page of 10k: p99 < 50 ms", f"{first_10k['p99']:.1f} ms", first_10k["p99"] < 50),
-        ("walk of 1,000 thread: < 100 ms server time", f"{walk_median:.1f} ms", walk_median < 100),
-        ("walk saw all 1,000 comments", f"{walk['seen']}", walk["seen"] == 1000),
-        (f"POST >= 300/s at c={args.post_concurrency}", f"{post['rps']:.0f}/s", post["rps"] >= 300),
-        ("POST: 0 errors, 0 lost", f"{post['errors']} errors, {lost} lost, {extra_rows} extra", post_ok),
-        ("flood: reader p99 < 100 ms", f"{reader['p99']:.1f} ms", reader["p99"] < 100),
-        ("flood: 0 reader 429s (and no reader errors)", f"{reader_429} / {reader['errors']}",
-         reader["errors"] == 0),
-        ("flood: 0 lost, no 5xx", f"{flood_lost} lost, {flood['errors']} other",
-         flood_lost == 0 and flood["errors"] == 0),
-    ]
-    print("\nScenario                       req/s    p50 ms   p99 ms   KiB/resp  errors  ceiling/s  of ceiling")
-    for row in bench.rows:
-        print(f"{row['name']:<28} {row['rps']:8.0f} {row['p50']:9.1f} {row['p99']:8.1f} {row['size'] / 1024:10.1f}"
-              f" {row['errors']:7d} {row['ceiling_rps']:10.0f} {row['fraction']:10.0%}")
-    print(f"{'post-c' + str(args.post_concurrency):<28} {post['rps']:8.0f} {post['p50']:9.1f} {post['p99']:8.1f}"
-          f" {post['size'] / 1024:10.1f} {post['errors']:7d}")
-    print(f"{'flood-reader':<28} {reader['rps']:8.0f} {reader['p50']:9.1f} {reader['p99']:8.1f}"
-          f" {reader['size'] / 1024:10.1f} {reader['errors']:7d}")
-    print("\nTarget                                          measured                      result")
-    for name, measured, passed in targets:
-        print(f"{name:<47} {measured:<29} {'PASS' if passed else 'MISS'}")
-    return 0
+def _load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def _user_ids(flask_app, usernames: list[str]) -> list[int]:

@@ -83,7 +83,8 @@ def create(key: str):
         key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], allowed_origins())
     comment = comments.post_comment(article, author, data.body, _limits(), parent_id=data.parent_id)
     db.session.commit()
-    return jsonify(comment=threads.comment_json(comment, author, article.key)), 201
+    # The author learns the rules' verdict, "rejected" included.
+    return jsonify(comment=threads.comment_json(comment, author, article.key, reveal=True)), 201
 
 
 @bp.patch("/comments/<id:comment_id>")
@@ -93,7 +94,7 @@ def edit(comment_id: int):
     data = body(CommentEdit)
     comments.edit_comment(comment_id, editor, data.body, _limits())
     db.session.commit()
-    return jsonify(threads.comment_detail(comment_id, editor))
+    return jsonify(threads.comment_detail(comment_id, editor, for_author=True))
 
 
 @bp.delete("/comments/<id:comment_id>")

@@ -1,0 +1,115 @@
+"""The stand-alone HTML pages: log in, register, and the moderator dashboard.
+
+They are server-rendered shells; small scripts in static/auth and static/moderation talk to
+the JSON API (same origin, session cookie, X-CSRF-Token from GET /api/v1/auth/me).
+"""
+import re
+from functools import partial
+from urllib.parse import unquote
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+
+from ..auth_session import caller
+from ..i18n import pick_language, table, translate
+from ..security import content_security_policy
+
+bp = Blueprint("dashboard", __name__)
+
+QUEUES = ("pending", "flagged", "spam", "rejected", "approved")
+TABS = (*QUEUES, "log", "settings")
+SETTINGS_FIELDS = ("premoderation", "trusted_after", "max_links", "flag_threshold",
+                   "edit_window_minutes", "banned_words", "suspect_words")
+_ARTICLE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}")
+# Whitespace and control characters: browsers drop some of them inside URLs ("/\t/evil" is "//evil").
+_UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f-\xa0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]")
+MAX_NEXT = 2000
+
+
+def safe_next(raw: str | None, default: str = "/") -> str:
+    """``raw`` when it is a same-site relative path, else ``default``.
+
+    Honoured only: a single leading ``/`` not followed by ``/`` or ``\\``, judged on the value
+    and on its percent-decoded forms; anything holding whitespace, a control character or a
+    backslash is refused outright rather than cleaned, so what we hand back is what we checked.
+    """
+    if not raw or len(raw) > MAX_NEXT:
+        return default
+    forms = [raw]
+    for _ in range(3):  # double and triple encodings ("%252F") decode a layer at a time
+        decoded = unquote(forms[-1])
+        if decoded == forms[-1]:
+            break
+        forms.append(decoded)
+    for form in forms:
+        if _UNSAFE_CHARS.search(form) or "\\" in form:
+            return default
+        if not form.startswith("/") or form.startswith("//"):
+            return default
+    return raw
+
+
+def _strings(lang: str, prefix: str) -> dict[str, str]:
+    """The strings a page's script needs, keyed without ``prefix``."""
+    return {key[len(prefix):]: text for key, text in table(lang).items() if key.startswith(prefix)}
+
+
+def _page(template: str, status: int = 200, referrer_policy: str = "same-origin", **context):
+    """A private page: never cached, never framed, no inline script (the app's default CSP)."""
+    lang = pick_language(request.args.get("lang"))
+    t = partial(translate, lang)
+    response = make_response(render_template(template, lang=lang, t=t, **context), status)
+    response.headers["Content-Security-Policy"] = content_security_policy(frame_ancestors="'none'")
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = referrer_policy
+    return response
+
+
+def _auth_page(template: str, mode: str):
+    lang = pick_language(request.args.get("lang"))
+    next_path = safe_next(request.args.get("next"))
+    user = caller()
+    other = "register" if mode == "login" else "login"
+    return _page(
+        template,
+        referrer_policy="no-referrer",
+        mode=mode,
+        next_path=next_path,
+        user=user,
+        other_url=url_for(f"dashboard.{other}", next=next_path if next_path != "/" else None,
+                          lang=request.args.get("lang") and lang),
+        strings=_strings(lang, "auth.js."),
+    )
+
+
+@bp.get("/login")
+def login():
+    return _auth_page("auth/login.html", "login")
+
+
+@bp.get("/register")
+def register():
+    return _auth_page("auth/register.html", "register")
+
+
+@bp.get("/moderation")
+def moderation():
+    user = caller()
+    if user is None:
+        response = redirect("/login?next=/moderation", 302)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    if not user.is_moderator:
+        return _page("moderation/forbidden.html", status=403, user=user)
+    lang = pick_language(request.args.get("lang"))
+    tab = request.args.get("queue", "pending")
+    article = request.args.get("article", "")
+    return _page(
+        "moderation/dashboard.html",
+        user=user,
+        queues=QUEUES,
+        tab=tab if tab in TABS else "pending",
+        article=article if _ARTICLE_KEY.fullmatch(article) else "",
+        settings_fields=SETTINGS_FIELDS,
+        strings=_strings(lang, "dash.js."),
+    )
