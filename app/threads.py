@@ -9,9 +9,10 @@ Every read costs a constant number of queries whatever the thread's size:
 4. the viewer's own votes on the comments being returned.
 """
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, exists, false, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from . import cursors, tree
 from .errors import not_found
@@ -27,6 +28,54 @@ MAX_REPLIES = 500
 
 _SKELETON = (Comment.id, Comment.parent_id, Comment.depth, Comment.created_at,
              Comment.status, Comment.author_id)
+# What a comment shows: read as plain rows, not ORM objects (a page may hold hundreds).
+_DISPLAY = (Comment.id, Comment.parent_id, Comment.depth, Comment.status, Comment.author_id,
+            Comment.body, Comment.body_html, Comment.pinned, Comment.created_at, Comment.edited_at,
+            Comment.score, Comment.upvotes, Comment.downvotes,
+            User.username.label("author_username"), User.display_name.label("author_display_name"))
+
+
+@dataclass(slots=True)
+class AuthorView:
+    id: int
+    username: str
+    display_name: str
+
+
+@dataclass(slots=True)
+class CommentView:
+    """The read-only shape of a comment that ``comment_json`` serializes (as it does a Comment)."""
+
+    id: int
+    parent_id: int | None
+    depth: int
+    status: str
+    author_id: int | None
+    body: str
+    body_html: str
+    pinned: bool
+    created_at: datetime
+    edited_at: datetime | None
+    score: int
+    upvotes: int
+    downvotes: int
+    author: AuthorView | None
+
+
+def _display_query():
+    return select(*_DISPLAY).outerjoin(User, User.id == Comment.author_id)
+
+
+def _view(row) -> CommentView:
+    *fields, username, display_name = row
+    author_id = fields[4]
+    author = AuthorView(author_id, username, display_name) if author_id is not None else None
+    return CommentView(*fields, author)
+
+
+def _rows(query):
+    """Plain rows through the session's connection (no ORM row processing)."""
+    return db.session.connection().execute(query)
 
 
 @dataclass
@@ -61,7 +110,7 @@ def _after(order, values):
     return or_(*clauses)
 
 
-def _cursor_values(sort: str, row: Comment) -> list:
+def _cursor_values(sort: str, row: CommentView) -> list:
     if sort == "top":
         return [row.pinned, row.score, row.created_at, row.id]
     return [row.pinned, row.created_at, row.id]
@@ -86,7 +135,7 @@ def thread_page(article: Article, viewer: User | None, sort: str = "oldest", lim
     below = aliased(Comment)
     has_shown_reply = exists().where(below.root_id == Comment.id, visible_clause(viewer, below))
     query = (
-        select(Comment).options(joinedload(Comment.author))
+        _display_query()
         .where(Comment.article_id == article.id, Comment.parent_id.is_(None),
                or_(visible_clause(viewer), has_shown_reply))
         .order_by(*[col.desc() if desc else col.asc() for col, desc in order])
@@ -95,7 +144,7 @@ def thread_page(article: Article, viewer: User | None, sort: str = "oldest", lim
     position = _decode_cursor(sort, after)
     if position is not None:
         query = query.where(_after(order, position))
-    roots = list(db.session.scalars(query).unique())
+    roots = [_view(row) for row in _rows(query)]
     has_more = len(roots) > limit
     roots = roots[:limit]
     comments = _render_forest(roots, viewer, article, replies)
@@ -166,17 +215,17 @@ def _locate(comment_id: int, viewer: User | None, for_author: bool = False):
 
 
 def _node(row, viewer) -> tree.Node:
-    return tree.Node(id=row.id, parent_id=row.parent_id, depth=row.depth,
-                     created_at=row.created_at,
-                     visible=is_visible(row.status, row.author_id, viewer))
+    comment_id, parent_id, depth, created_at, status, author_id = row[:6]
+    return tree.Node(comment_id, parent_id, depth, created_at, is_visible(status, author_id, viewer))
 
 
-def _render_forest(roots: list[Comment], viewer, article: Article, replies: int) -> list[dict]:
+def _render_forest(roots: list[CommentView], viewer, article: Article, replies: int) -> list[dict]:
     if not roots:
         return []
     root_ids = [root.id for root in roots]
-    skeleton = db.session.execute(select(*_SKELETON).where(Comment.root_id.in_(root_ids))).all()
-    nodes = tree.link([_node(root, viewer) for root in roots] + [_node(r, viewer) for r in skeleton])
+    skeleton = _rows(select(*_SKELETON).where(Comment.root_id.in_(root_ids))).all()
+    nodes = tree.link([_node((r.id, r.parent_id, r.depth, r.created_at, r.status, r.author_id), viewer)
+                       for r in roots] + [_node(row, viewer) for row in skeleton])
     layout = tree.select([nodes[i] for i in root_ids], replies)
     rows = {root.id: root for root in roots}
     rows.update(_load_rows(i for i in layout if i not in rows))
@@ -184,14 +233,12 @@ def _render_forest(roots: list[Comment], viewer, article: Article, replies: int)
     return [_serialize(root, layout, rows, votes, viewer, article.key) for root in roots]
 
 
-def _load_rows(ids) -> dict[int, Comment]:
+def _load_rows(ids) -> dict[int, CommentView]:
     ids = list(ids)
     if not ids:
         return {}
-    found = db.session.scalars(
-        select(Comment).options(joinedload(Comment.author)).where(Comment.id.in_(ids))
-    ).unique()
-    return {row.id: row for row in found}
+    views = (_view(row) for row in _rows(_display_query().where(Comment.id.in_(ids))))
+    return {view.id: view for view in views}
 
 
 def _my_votes(viewer: User | None, ids) -> dict[int, int]:
