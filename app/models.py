@@ -139,6 +139,9 @@ class Comment(db.Model):
         Index("ix_comments_root", "root_id"),
         Index("ix_comments_parent", "parent_id"),
         Index("ix_comments_queue", "status", "decided_at"),
+        # The pending queue (oldest first) and the flagged queue (approved with open flags).
+        Index("ix_comments_pending", "status", "created_at"),
+        Index("ix_comments_flagged", "status", "open_flags"),
         Index("ix_comments_author", "author_id", "created_at"),
     )
 

@@ -90,6 +90,11 @@ SCHEMAS = {
                                  "properties": {"approved": {"type": "integer"},
                                                 "rejected": {"type": "integer"}}},
                 "reasons": {"type": "array", "items": {"type": "string"}},
+                "article_title": {"type": "string"},
+                "article_url": {"type": "string"},
+                "parent_excerpt": {"type": ["string", "null"]},
+                "author_banned_until": {"type": ["string", "null"]},
+                "decided_at": _TIME,
             },
         }],
     },
@@ -258,8 +263,8 @@ def _paths() -> dict:
                                           for n in ("comment", "user", "actor")] + [_LIMIT, _AFTER])},
         "/moderation/users/{user_id}/ban": {
             "post": _op("Ban a user", 200, _obj({"user": _ref("User")}, ["user"]), _obj(
-                {"days": {"type": "integer", "minimum": 1}, "reason": _STR, "purge": {"type": "boolean"}},
-                ["reason"]), [_USER_ID]),
+                {"days": {"type": "integer", "minimum": 1}, "reason": _STR, "purge": {"type": "boolean"}}),
+                [_USER_ID]),
             "delete": _op("Lift a ban", 204, params=[_USER_ID]),
         },
         "/moderation/settings": {
