@@ -1,7 +1,7 @@
 """Command-line tools: ``flask --app app users create``, ``rerender``, ``demo``."""
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import accounts
@@ -32,6 +32,7 @@ def create_user(username, email, password, role, display_name):
 
 
 @click.command("rerender")
+@with_appcontext
 def rerender():
     """Render every comment's HTML again from its Markdown source."""
     from .sanitize import render

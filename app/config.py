@@ -40,6 +40,7 @@ DEFAULTS = {
     "RATELIMIT_POST": "20 per minute;200 per hour",
     "RATELIMIT_POST_IP": "300 per minute",
     "RATELIMIT_VOTE": "120 per minute",
+    "RATELIMIT_PREVIEW": "60 per minute",
     "RATELIMIT_FLAG": "30 per minute",
     "RATELIMIT_REGISTER": "120 per minute;2000 per day",
     "RATELIMIT_LOGIN_FAILURES": "10 per 5 minutes",

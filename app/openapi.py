@@ -240,6 +240,10 @@ def _paths() -> dict:
             "Flag a comment", 201, _obj({"flag": _ref("Flag")}, ["flag"]),
             _obj({"reason": {"enum": ["spam", "abuse", "off_topic", "other"]}, "note": _STR}, ["reason"]),
             [_COMMENT_ID])},
+        "/preview": {"post": _op(
+            "Render a comment body without saving it (the widget's preview)", 200,
+            _obj({"body_html": _STR, "length": {"type": "integer"}}, ["body_html", "length"]),
+            _obj({"body": _STR}, ["body"]))},
         "/moderation/queue": {"get": _op("A moderation queue", 200, _obj(
             {"comments": {"type": "array", "items": _ref("QueueItem")},
              "counts": _obj({"pending": {"type": "integer"}, "flagged": {"type": "integer"},
