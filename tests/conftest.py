@@ -137,6 +137,32 @@ def make_article(app):
     return make_article
 
 
+# Cast of the HTTP tests: two readers, a moderator, an admin and an article.
+@pytest.fixture
+def admin(make_user):
+    return make_user("root", role="admin")
+
+
+@pytest.fixture
+def mod(make_user):
+    return make_user("mod", role="moderator")
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def article(make_article):
+    return make_article("a1", title="The first article")
+
+
 class ApiClient:
     """A test client logged in through the real login endpoint, sending its CSRF token."""
 

@@ -10,21 +10,6 @@ from app.models import Article, Comment, Vote
 from .conftest import ALLOWED_ORIGIN
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("bob")
-
-
-@pytest.fixture
-def article(make_article):
-    return make_article("a1")
-
-
 def post(api, body, key="a1", **fields):
     return api.post(f"/api/v1/articles/{key}/comments", {"body": body, **fields})
 

@@ -12,31 +12,6 @@ Q = "/api/v1/moderation/queue"
 
 
 @pytest.fixture
-def admin(make_user):
-    return make_user("root", role="admin")
-
-
-@pytest.fixture
-def mod(make_user):
-    return make_user("mod", role="moderator")
-
-
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("bob")
-
-
-@pytest.fixture
-def article(make_article):
-    return make_article("a1", title="The first article")
-
-
-@pytest.fixture
 def moderator(login, mod):
     return login(mod)
 

@@ -7,26 +7,6 @@ from app.models import Comment, ModerationEvent
 from app.rules import find_word
 
 
-@pytest.fixture
-def admin(make_user):
-    return make_user("root", role="admin")
-
-
-@pytest.fixture
-def mod(make_user):
-    return make_user("mod", role="moderator")
-
-
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
-def article(make_article):
-    return make_article("a1")
-
-
 def configure(login, admin, **settings):
     response = login(admin).put("/api/v1/moderation/settings", settings)
     assert response.status_code == 200, response.get_json()
