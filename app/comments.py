@@ -14,7 +14,7 @@ from .errors import ApiError, not_found, validation_error
 from .extensions import db
 from .lifecycle import adjust_comment_count, change_status
 from .models import Article, Comment, Flag, Status, User, Vote
-from .sanitize import RenderError, count_links, is_blank, render
+from .sanitize import RenderError, is_blank, render_with_links
 from .threads import find_visible
 from .timeutil import utcnow
 from .validation import clean_multiline
@@ -35,8 +35,8 @@ def ensure_can_write(user: User) -> None:
         raise ApiError(403, "banned", "Your account is suspended.")
 
 
-def prepare_body(raw: str, max_length: int) -> tuple[str, str]:
-    """The cleaned Markdown source and its sanitized HTML; 422 when empty or too long."""
+def prepare_body(raw: str, max_length: int) -> tuple[str, str, int]:
+    """The cleaned Markdown source, its sanitized HTML and its number of links; 422 when empty or too long."""
     try:
         source = clean_multiline(raw)
     except ValueError as exc:
@@ -47,12 +47,12 @@ def prepare_body(raw: str, max_length: int) -> tuple[str, str]:
     if len(source) > max_length:
         raise validation_error({"body": f"must be at most {max_length} characters"})
     try:
-        html = render(source).strip()
+        html, links = render_with_links(source)
     except RenderError:
         raise validation_error({"body": "cannot be rendered; simplify its formatting"}) from None
     if is_blank(html):
         raise validation_error({"body": "must contain visible text"})
-    return source, html
+    return source, html.strip(), links
 
 
 def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
@@ -60,7 +60,7 @@ def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
     ensure_can_write(author)
     if article.status == "closed" and not author.is_moderator:
         raise ApiError(403, "article_closed", "Comments are closed on this article.")
-    source, html = prepare_body(raw_body, limits.max_length)
+    source, html, links = prepare_body(raw_body, limits.max_length)
 
     parent = None
     if parent_id is not None:
@@ -76,7 +76,7 @@ def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
         raise ApiError(409, "conflict", "You have just posted the same comment.")
 
     settings = rules.effective_settings()
-    outcome = rules.evaluate(author, article, source, count_links(source), settings)
+    outcome = rules.evaluate(author, article, source, links, settings)
     comment = Comment(
         article_id=article.id, author_id=author.id, body=source, body_html=html,
         parent_id=parent.id if parent else None,
@@ -127,12 +127,12 @@ def edit_comment(comment_id: int, editor: User, raw_body: str, limits: Limits) -
     ensure_can_write(editor)
     comment = find_visible(comment_id, editor)
     _ensure_may_change(comment, editor, "edit")
-    source, html = prepare_body(raw_body, limits.max_length)
+    source, html, links = prepare_body(raw_body, limits.max_length)
     comment.body, comment.body_html, comment.edited_at = source, html, utcnow()
     article = db.session.get(Article, comment.article_id)
     author = db.session.get(User, comment.author_id) if comment.author_id else editor
     if not editor.is_moderator:
-        outcome = rules.evaluate(author, article, source, count_links(source), rules.effective_settings())
+        outcome = rules.evaluate(author, article, source, links, rules.effective_settings())
         current = Status(comment.status)
         if _SEVERITY.get(outcome.status, 0) > _SEVERITY.get(current, 0):
             old = change_status(comment, outcome.status)

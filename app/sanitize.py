@@ -1,34 +1,65 @@
 """Markdown source -> safe HTML for comment bodies: the one place that decides what markup a reader sees.
 
 Choices:
-- markdown-it-py ("commonmark" preset) parses in linear time with explicit nesting limits, where
+- markdown-it-py ("commonmark" preset) has explicit nesting limits and no catastrophic backtracking, where
   python-markdown spends seconds on inputs like `[a](` x 5000 (bad-requests.md S14).
 - Raw HTML is disabled in the parser: `<b>x</b>` shows as the text `<b>x</b>`. Authors write Markdown,
   and bleach never has to guess what an author meant by hand-written tags.
 - Markdown features whose tags the allowlist would strip anyway (headings, rules, images) are switched off,
-  so `# title` or `![alt](url)` stay readable as typed instead of silently losing their text or alt.
+  so `# title` or `![alt](url)` stay readable as typed instead of silently losing text or alt.
+- Only URLs that spell their scheme (https://..., mailto:...) are linkified: `setup.py` or `a@b.example`
+  stay text, and every link the reader sees is one the author clearly wrote.
 - bleach then cleans the parser's output with ONE allowlist (below) as defence in depth: only absolute
   http, https and mailto links survive, a link without a surviving href is unwrapped to its text, and every
   link gets `rel="nofollow ugc noopener"`.
 - Rendering happens once, when a comment is written or edited (and by `flask rerender` when this allowlist
   changes); pages serve the stored HTML, so hostile input costs at most one render.
-- Bounds: MAX_NESTING caps blockquote/list/inline nesting (deeper content is dropped by markdown-it), which
-  also keeps bleach/html5lib far from Python's recursion limit. Callers cap the source at
-  MAX_COMMENT_LENGTH (10,000 code points); every S14 pattern at that size renders in a few milliseconds
-  (scripts/bench_render.py). Should anything still overflow the stack, RenderError lets the caller answer 422.
+
+Bounds (the source itself is capped at MAX_COMMENT_LENGTH, 10,000 code points, by the caller):
+- MAX_NESTING caps blockquote/list/inline nesting; markdown-it drops what lies deeper. This also keeps
+  html5lib far from Python's recursion limit; should anything still overflow, RenderError -> 422.
+- markdown-it-py and html5lib are pure Python: each markup character, block or tag costs 5-50 us, so
+  10,000 characters of pure markup would take a quarter of a second. The parser charges a render budget
+  as it goes (blocks started, block tokens, markup characters, links, lines read by nested quotes;
+  the *_COST constants, about 10 us per unit). A source over MAX_RENDER_COST, or with more than
+  MAX_LINES lines, is shown as plain escaped paragraphs instead: nothing is lost but the formatting,
+  and no input costs more than ~40 ms (scripts/bench_render.py). Ordinary prose of 10,000 characters
+  uses a quarter of the budget; formatting as dense as a list, a quote, code and two links every
+  500 characters falls back past ~7,000 characters.
+- html5lib decodes character references one by one, so markdown-it's four escapes travel through bleach
+  as private-use placeholders and are put back afterwards (the placeholders cannot come from the source).
 """
 
 import re
+import threading
 import unicodedata
-from html import unescape
+from html import escape
+from html.parser import HTMLParser
 
 from bleach.html5lib_shim import Filter
 from bleach.sanitizer import Cleaner
 from markdown_it import MarkdownIt
+from markdown_it.rules_block.blockquote import blockquote as _upstream_blockquote
+from markdown_it.rules_block.reference import reference as _upstream_reference
+from markdown_it.rules_block.state_block import StateBlock
+from markdown_it.rules_core.state_core import StateCore
+from markdown_it.rules_inline.linkify import linkify as _upstream_linkify
+from markdown_it.rules_inline.state_inline import StateInline
 from markdown_it.token import Token
 
-# Levels of block + inline nesting markdown-it will build (a blockquote or a list item costs one or two).
+# Levels of block + inline nesting markdown-it builds (a blockquote costs one, a list item two).
 MAX_NESTING = 20
+# Beyond these the source is rendered as plain paragraphs (see the bounds above).
+MAX_LINES = 1000
+# Render budget, in units of roughly 10 us of parse + clean time (scripts/bench_render.py).
+MAX_RENDER_COST = 4000
+BLOCK_COST = 4  # per block the parser starts (paragraph, list, quote, code ...), to stop deep lists early
+TOKEN_COST = 4  # per block token parsed (each open and close tag, each run of inline text)
+MARK_COST = 1  # per character that stops markdown-it's text scanner (- : ! \n ...)
+TAG_MARK_COST = 5  # extra per emphasis, code or bracket mark and per hard break: each may become a tag
+QUOTE_LINE_COST = 1  # per line a quote reads, at each level of nesting
+LINK_COST = 24  # extra per URL or link target: normalisation, punycode, an <a> with attributes
+MAX_PLAIN_PARAGRAPHS = 100
 
 ALLOWED_TAGS = frozenset(
     {"p", "br", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a"}
@@ -37,28 +68,110 @@ ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
 
 # Only absolute targets: relative and scheme-relative links would point into our own origin.
-_SAFE_HREF = re.compile(r"(?:https?://|mailto:)", re.IGNORECASE)
+_ABSOLUTE_URL = re.compile(r"(?:https?://|mailto:)", re.IGNORECASE)
+_LINK_TARGETS = re.compile(r"\]\(|https?://|mailto:", re.IGNORECASE)
+_TAG_MARKS = re.compile(r"[*_~`\[]|  \n|\\\n")
 _LIST_START = re.compile(r"[0-9]{1,9}")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+# The only escapes markdown-it's renderer emits, and their stand-ins (Supplementary Private Use Area-B).
+_ESCAPES = {"&amp;": "\U0010fff0", "&lt;": "\U0010fff1", "&gt;": "\U0010fff2", "&quot;": "\U0010fff3"}
+# Unencodable lone surrogates, NUL and our placeholders never reach the parser.
+_UNSAFE_CHARS = re.compile("[\x00\ud800-\udfff\U0010fff0-\U0010fff3]")
+
 # Characters that take no room on screen, on top of whitespace, controls and format characters (Cf).
 _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
-_TAG = re.compile(r"<[^>]*>")
 
 
 class RenderError(ValueError):
     """The source could not be rendered safely (pathological input); the caller answers 422."""
 
 
+class _TooMuchMarkup(Exception):
+    """Raised inside the parser when the source is over budget; it is then rendered as plain text."""
+
+
+def _linkify_tail(state: StateInline, silent: bool) -> bool:
+    # Upstream looks for the scheme with a regex over ALL pending text at every "://" (quadratic);
+    # a scheme is a few letters, so the last 64 characters decide the same way.
+    pending = state.pending
+    if len(pending) <= 64:
+        return _upstream_linkify(state, silent)
+    head, state.pending = pending[:-64], pending[-64:]
+    try:
+        return _upstream_linkify(state, silent)
+    finally:
+        state.pending = head + state.pending
+
+
+def _charge(env: dict, cost: int) -> None:
+    env["render_cost"] = env.get("render_cost", 0) + cost
+    if env["render_cost"] > MAX_RENDER_COST:
+        raise _TooMuchMarkup
+
+
+def _count_block(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    # First block rule, so it runs once per block the parser starts: deep lists stop early.
+    _charge(state.env, BLOCK_COST)
+    return False
+
+
+def _priced_reference(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    # A reference definition makes no token but normalises a URL like a link does.
+    if not _upstream_reference(state, start_line, end_line, silent):
+        return False
+    if not silent:
+        _charge(state.env, LINK_COST)
+    return True
+
+
+def _priced_blockquote(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    # The quote rule reads every line up to a blank one before it recurses, at each nesting level:
+    # charge that reading up front so 20 nested quotes over 1,000 lazy lines stop early.
+    start = state.bMarks[start_line] + state.tShift[start_line]
+    if not silent and state.src.startswith(">", start):
+        blank = _BLANK_LINE.search(state.src, start)
+        lines = state.src.count("\n", start, blank.start() if blank else len(state.src))
+        _charge(state.env, QUOTE_LINE_COST * min(lines + 1, end_line - start_line))
+    return _upstream_blockquote(state, start_line, end_line, silent)
+
+
+def _charge_tokens(state: StateCore) -> None:
+    # Runs between block and inline parsing: the blocks are known, their inline text is not parsed yet.
+    _charge(state.env, TOKEN_COST * len(state.tokens))
+    terminators = state.md.inline.terminator_re
+    for token in state.tokens:
+        if token.type == "inline":
+            content = token.content
+            _charge(
+                state.env,
+                MARK_COST * len(terminators.findall(content))
+                + TAG_MARK_COST * len(_TAG_MARKS.findall(content))
+                + LINK_COST * len(_LINK_TARGETS.findall(content)),
+            )
+
+
 def _build_markdown() -> MarkdownIt:
     options = {"html": False, "linkify": True, "typographer": False, "maxNesting": MAX_NESTING}
-    return (
+    markdown = (
         MarkdownIt("commonmark", options)
         .enable(["strikethrough", "linkify"])
         .disable(["heading", "lheading", "hr", "image"])
     )
+    markdown.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
+    markdown.linkify.add("ftp:", None)
+    markdown.linkify.add("//", None)
+    markdown.inline.ruler.at("linkify", _linkify_tail)
+    markdown.block.ruler.before("code", "causerie_block_cost", _count_block)
+    markdown.block.ruler.at("reference", _priced_reference)
+    quote_ends = ["paragraph", "reference", "blockquote", "list"]  # what a quote may interrupt, as upstream
+    markdown.block.ruler.at("blockquote", _priced_blockquote, {"alt": quote_ends})
+    markdown.core.ruler.after("block", "causerie_token_cost", _charge_tokens)
+    return markdown
 
 
 def _is_safe_href(value: str) -> bool:
-    return _SAFE_HREF.match(value) is not None
+    return _ABSOLUTE_URL.match(value) is not None
 
 
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
@@ -96,6 +209,36 @@ _cleaner = Cleaner(
     strip_comments=True,
     filters=[_LinkPolicy],
 )
+# bleach's Cleaner keeps parser state between calls; threaded servers take turns (the GIL serialises it anyway).
+_cleaner_lock = threading.Lock()
+
+
+def _clean(html: str) -> str:
+    for entity, placeholder in _ESCAPES.items():
+        html = html.replace(entity, placeholder)
+    with _cleaner_lock:
+        html = _cleaner.clean(html)
+    for entity, placeholder in _ESCAPES.items():
+        html = html.replace(placeholder, entity)
+    return html
+
+
+def _plain_html(source: str) -> str:
+    """Over-budget sources: escaped text in paragraphs, no other markup."""
+    paragraphs = [part.strip() for part in _BLANK_LINE.split(source.replace("\r\n", "\n")) if part.strip()]
+    if len(paragraphs) > MAX_PLAIN_PARAGRAPHS:
+        paragraphs[MAX_PLAIN_PARAGRAPHS - 1 :] = ["\n\n".join(paragraphs[MAX_PLAIN_PARAGRAPHS - 1 :])]
+    return "".join(f"<p>{escape(part, quote=False)}</p>\n" for part in paragraphs)
+
+
+def _parse(source: str) -> list[Token] | None:
+    """markdown-it tokens, or None when the source is over budget."""
+    if source.count("\n") > MAX_LINES:
+        return None
+    try:
+        return _markdown.parse(source, {})
+    except _TooMuchMarkup:
+        return None
 
 
 def _count_safe_links(tokens: list[Token]) -> int:
@@ -109,9 +252,12 @@ def _count_safe_links(tokens: list[Token]) -> int:
 
 def render_with_links(source: str) -> tuple[str, int]:
     """Render once and count the links of that same parse (for the max_links rule)."""
+    source = _UNSAFE_CHARS.sub("\ufffd", source)
     try:
-        tokens = _markdown.parse(source)
-        html = _cleaner.clean(_markdown.renderer.render(tokens, _markdown.options, {}))
+        tokens = _parse(source)
+        if tokens is None:
+            return _clean(_plain_html(source)), len(_ABSOLUTE_URL.findall(source))
+        html = _clean(_markdown.renderer.render(tokens, _markdown.options, {}))
     except RecursionError as error:
         raise RenderError("comment too deeply nested to render") from error
     return html, _count_safe_links(tokens)
@@ -123,11 +269,28 @@ def render(source: str) -> str:
 
 
 def count_links(source: str) -> int:
-    """Links a reader will see: Markdown links, <autolinks> and bare URLs with an http(s)/mailto target."""
+    """Links a reader can follow: Markdown links, <autolinks> and bare http(s)/mailto URLs.
+
+    Relative links count for nothing (they are unwrapped to text); over-budget sources shown as plain
+    text still count every URL in them, so markup cannot hide links from the max_links rule.
+    """
+    source = _UNSAFE_CHARS.sub("\ufffd", source)
     try:
-        return _count_safe_links(_markdown.parse(source))
+        tokens = _parse(source)
     except RecursionError as error:
         raise RenderError("comment too deeply nested to parse") from error
+    if tokens is None:
+        return len(_ABSOLUTE_URL.findall(source))
+    return _count_safe_links(tokens)
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
 
 
 def _is_visible(char: str) -> bool:
@@ -138,5 +301,7 @@ def _is_visible(char: str) -> bool:
 
 def is_blank(html: str) -> bool:
     """True when rendered HTML shows no text (empty paragraphs, &nbsp;, zero-width characters)."""
-    text = unescape(_TAG.sub("", html))
-    return not any(_is_visible(char) for char in text)
+    collector = _TextCollector()
+    collector.feed(html)
+    collector.close()
+    return not any(_is_visible(char) for part in collector.parts for char in part)

@@ -128,7 +128,7 @@ def thread():
 def preview():
     """The sanitized HTML a comment body would get, without saving anything (the composer's preview)."""
     require_active_user()
-    source, html = prepare_body(body(PreviewRequest).body, current_app.config["MAX_COMMENT_LENGTH"])
+    source, html, _links = prepare_body(body(PreviewRequest).body, current_app.config["MAX_COMMENT_LENGTH"])
     return jsonify(body_html=html, length=len(source))
 
 
