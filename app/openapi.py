@@ -180,8 +180,10 @@ def _paths() -> dict:
     return {
         "/auth/me": {"get": _op("The caller and a CSRF token", 200, _ref("Session"))},
         "/auth/register": {"post": _op("Create an account and log in", 201, _ref("Session"), _obj(
-            {"username": _STR, "email": {"type": "string", "format": "email"}, "password": _STR,
-             "display_name": _STR},
+            {"username": {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{3,32}$"},
+             "email": {"type": "string", "format": "email", "maxLength": 254},
+             "password": {"type": "string", "minLength": 10, "maxLength": 1024},
+             "display_name": {"type": "string", "minLength": 1, "maxLength": 64}},
             ["username", "email", "password"]))},
         "/auth/login": {"post": _op("Log in", 200, _ref("Session"), _obj(
             {"login": _REQUIRED_STR, "password": _REQUIRED_STR, "remember": {"type": "boolean"}}, ["login", "password"]))},
@@ -190,7 +192,7 @@ def _paths() -> dict:
                                   _obj({"token": _REQUIRED_STR}, ["token"]))},
         "/auth/tokens": {"post": _op("Create a bearer token (shown once)", 201, _obj(
             {"id": {"type": "integer"}, "name": _STR, "token": _STR, "created_at": _TIME},
-            ["id", "name", "token", "created_at"]), _obj({"name": _STR}, ["name"]))},
+            ["id", "name", "token", "created_at"]), _obj({"name": {**_REQUIRED_STR, "maxLength": 100}}, ["name"]))},
         "/auth/tokens/{token_id}": {"delete": _op("Revoke a bearer token", 204,
                                                   params=[_path_param("token_id", _ID)])},
         "/me/export": {"get": _op("Everything the caller wrote", 200, _obj(
@@ -251,7 +253,9 @@ def _paths() -> dict:
              "next": {"type": ["string", "null"]}}, ["comments", "counts", "next"]),
             params=[{"name": "queue", "in": "query",
                      "schema": {"enum": ["pending", "flagged", "spam", "rejected", "approved"]}},
-                    {"name": "article", "in": "query", "schema": _STR}, _LIMIT, _AFTER])},
+                    {"name": "article", "in": "query",
+                     "schema": {"type": "string", "pattern": r"^([A-Za-z0-9][A-Za-z0-9._:\-]{0,199})?$"}},
+                    _LIMIT, _AFTER])},
         "/moderation/comments/{comment_id}": {"post": _op(
             "Decide on a comment", 200, _ref("Comment"),
             _obj({"action": {"enum": ["approve", "reject", "spam", "pin", "unpin"]}, "reason": _STR},
@@ -263,7 +267,7 @@ def _paths() -> dict:
             ["ids", "action"]))},
         "/moderation/log": {"get": _op("The audit log, newest first", 200, _obj(
             {"entries": {"type": "array", "items": _ref("LogEntry")}, "next": {"type": ["string", "null"]}},
-            ["entries", "next"]), params=[{"name": n, "in": "query", "schema": {"type": "integer"}}
+            ["entries", "next"]), params=[{"name": n, "in": "query", "schema": _ID}
                                           for n in ("comment", "user", "actor")] + [_LIMIT, _AFTER])},
         "/moderation/users/{user_id}/ban": {
             "post": _op("Ban a user", 200, _obj({"user": _ref("User")}, ["user"]), _obj(
