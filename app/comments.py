@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from . import moderation, rules
 from .errors import ApiError, not_found, validation_error
 from .extensions import db
-from .lifecycle import adjust_comment_count, change_status
+from .lifecycle import adjust_comment_count, change_status, touch_article
 from .models import Article, Comment, Flag, Status, User, Vote
 from .sanitize import RenderError, is_blank, render_with_links
 from .threads import find_visible
@@ -86,6 +86,7 @@ def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
     )
     db.session.add(comment)
     db.session.flush()
+    touch_article(article.id)
     if outcome.status == Status.APPROVED:
         adjust_comment_count(article.id, 1)
     if outcome.action:
@@ -129,6 +130,7 @@ def edit_comment(comment_id: int, editor: User, raw_body: str, limits: Limits) -
     _ensure_may_change(comment, editor, "edit")
     source, html, links = prepare_body(raw_body, limits.max_length)
     comment.body, comment.body_html, comment.edited_at = source, html, utcnow()
+    touch_article(comment.article_id)
     article = db.session.get(Article, comment.article_id)
     author = db.session.get(User, comment.author_id) if comment.author_id else editor
     if not editor.is_moderator:
@@ -184,6 +186,7 @@ def vote(comment_id: int, voter: User, value: int) -> dict:
             upvotes=Comment.upvotes + up, downvotes=Comment.downvotes + down,
             score=Comment.score + up - down)
     )
+    touch_article(comment.article_id)
     db.session.flush()
     return _vote_state(comment.id, value)
 

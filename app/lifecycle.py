@@ -1,5 +1,7 @@
 """A comment's status changes, with the article's approved-comment count changed in the same transaction.
 
+Every write to a thread also bumps its article's ``version`` (``touch_article``).
+
 Every change of ``Comment.status`` goes through ``change_status`` so that
 ``Article.comment_count`` stays exact: it is moved in SQL, never read and
 written back, so concurrent requests cannot lose an update.
@@ -9,6 +11,13 @@ from sqlalchemy import update
 from .extensions import db
 from .models import Article, Comment, Status
 from .timeutil import utcnow
+
+
+def touch_article(article_id: int) -> None:
+    """Record that the article's thread changed (see ``thread_cache.py``)."""
+    db.session.execute(
+        update(Article).where(Article.id == article_id).values(version=Article.version + 1)
+    )
 
 
 def adjust_comment_count(article_id: int, delta: int) -> None:
@@ -30,5 +39,6 @@ def change_status(comment: Comment, new_status: Status | str) -> str:
     was_counted = old == Status.APPROVED
     is_counted = new_status == Status.APPROVED
     adjust_comment_count(comment.article_id, int(is_counted) - int(was_counted))
+    touch_article(comment.article_id)
     db.session.flush()
     return old

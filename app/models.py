@@ -125,6 +125,8 @@ class Article(db.Model):
     moderation: Mapped[str] = mapped_column(String(8), default="inherit")
     # Approved comments, replies included; changed in SQL with every status change.
     comment_count: Mapped[int] = mapped_column(default=0)
+    # Bumped by every write to the thread: keys the cache of anonymous thread pages.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload
 from . import cursors
 from .errors import ApiError, not_found, validation_error
 from .extensions import db
-from .lifecycle import change_status
+from .lifecycle import change_status, touch_article
 from .models import (FOREVER, Article, Comment, Flag, ModerationEvent, ModerationSettings, Status,
                      User, Vote)
 from .rules import SETTING_FIELDS, effective_settings, open_flaggers
@@ -84,6 +84,7 @@ def _apply(comment: Comment, action: str, actor: User, reason: str | None) -> bo
         if comment.pinned == wanted:
             raise ApiError(409, "conflict", f"Comment {comment.id} is already {action}ned.")
         comment.pinned = wanted
+        touch_article(comment.article_id)
         record_event(action, actor=actor, comment=comment, from_status=current,
                      to_status=current, reason=reason)
         return False

@@ -2,7 +2,7 @@
 from sqlalchemy import delete, func, select, update
 
 from .extensions import db
-from .lifecycle import change_status
+from .lifecycle import change_status, touch_article
 from .models import Article, Comment, Flag, Status, User, Vote
 from .serialize import user_json
 from .threads import comment_json
@@ -50,6 +50,9 @@ def delete_account(user: User, anonymize: bool) -> None:
     for comment_id, count in open_flags:
         db.session.execute(update(Comment).where(Comment.id == comment_id)
                            .values(open_flags=Comment.open_flags - count))
+    touched = db.session.scalars(select(Comment.article_id).where(Comment.author_id == user.id).distinct())
+    for article_id in list(touched):
+        touch_article(article_id)
     db.session.execute(update(Comment).where(Comment.author_id == user.id).values(author_id=None))
     db.session.execute(delete(Vote).where(Vote.user_id == user.id))
     db.session.execute(delete(Flag).where(Flag.user_id == user.id))

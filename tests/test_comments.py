@@ -382,3 +382,25 @@ def test_reading_a_thread_costs_a_constant_number_of_queries(app, alice):
     assert large <= 5
     walk = _count_queries(app, "/api/v1/articles/large/comments?limit=200&replies=500")
     assert walk == large
+
+
+def test_anonymous_pages_are_cached_until_the_thread_changes(app, login, alice, bob, mod, article):
+    api, voter = login(alice), login(bob)
+    first = post(api, "first").get_json()["comment"]["id"]
+    anonymous = login()
+    def ids():
+        return [(c["id"], c["score"], c["pinned"], c["body_html"])
+                for c in anonymous.get("/api/v1/articles/a1/comments").get_json()["comments"]]
+    assert [i[0] for i in ids()] == [first]
+    second = post(api, "second").get_json()["comment"]["id"]
+    assert [i[0] for i in ids()] == [first, second]
+    voter.put(f"/api/v1/comments/{second}/vote", {"value": 1})
+    assert ids()[1][1] == 1
+    api.patch(f"/api/v1/comments/{first}", {"body": "first, edited"})
+    assert ids()[0][3] == "<p>first, edited</p>"
+    login(mod).post(f"/api/v1/moderation/comments/{second}", {"action": "pin"})
+    assert ids()[0][:3] == (second, 1, True)
+    login(mod).post(f"/api/v1/moderation/comments/{second}", {"action": "reject"})
+    assert [i[0] for i in ids()] == [first]
+    api.delete(f"/api/v1/comments/{first}")
+    assert ids() == []

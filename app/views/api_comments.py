@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field, StringConstraints
 
-from .. import articles, comments, threads
+from .. import articles, comments, thread_cache, threads
 from ..auth_session import caller, require_active_user, require_user
 from ..comments import Limits
 from ..extensions import db
@@ -48,13 +48,20 @@ def _limits() -> Limits:
 @bp.get("/articles/<key:key>/comments")
 def thread(key: str):
     article = articles.get_article_or_404(key)
-    return jsonify(threads.thread_page(
-        article, caller(),
-        sort=query_choice("sort", threads.SORTS, "oldest"),
-        limit=query_int("limit", 20, threads.MAX_LIMIT, minimum=1),
-        replies=query_int("replies", 5, threads.MAX_REPLIES),
-        after=request.args.get("after"),
-    ))
+    viewer = caller()
+    sort = query_choice("sort", threads.SORTS, "oldest")
+    limit = query_int("limit", 20, threads.MAX_LIMIT, minimum=1)
+    replies = query_int("replies", 5, threads.MAX_REPLIES)
+    after = request.args.get("after")
+    cache_key = (article.id, article.version, sort, limit, replies, after)
+    page = thread_cache.pages().get(cache_key) if viewer is None else None
+    if page is None:
+        page = current_app.json.dumps(
+            threads.thread_page(article, viewer, sort=sort, limit=limit, replies=replies, after=after)
+        ).encode()
+        if viewer is None:
+            thread_cache.pages().put(cache_key, page)
+    return current_app.response_class(page, mimetype="application/json")
 
 
 @bp.get("/comments/<id:comment_id>")
