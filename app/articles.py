@@ -59,11 +59,11 @@ def find_or_create_article(key: str, title: str | None, url: str | None,
         raise validation_error({"url": reason})
     if origin_of(url) not in [o.lower() for o in allowed_origins]:
         raise not_found("No such article.")
-    article = Article(key=key, title=(title or key)[:300], url=url)
-    db.session.add(article)
     try:
+        # Inside the savepoint: a concurrent creation of the same key then undoes only this insert.
         with db.session.begin_nested():
-            db.session.flush()
+            article = Article(key=key, title=(title or key)[:300], url=url)
+            db.session.add(article)
     except IntegrityError:
         # Created at the same moment by another request.
         article = get_article_or_404(key)

@@ -65,14 +65,16 @@ def check_csrf() -> None:
     """Cookie-authenticated writes need the session's X-CSRF-Token and a trusted Origin."""
     if request.method not in UNSAFE_METHODS or "Authorization" in request.headers:
         return
-    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
-        return
     origin = request.headers.get("Origin")
     if origin is None and request.referrer:
         parts = urlsplit(request.referrer)
         origin = f"{parts.scheme}://{parts.netloc}"
+    # A browser sends Origin on cross-site writes: refuse foreign ones even without a cookie
+    # (a cross-site login would sign the victim into the attacker's account).
     if origin is not None and not _same_or_allowed_origin(origin):
         raise ApiError(403, "csrf_failed", "This request comes from an origin that is not allowed.")
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return
     expected = session.get("csrf_token")
     sent = request.headers.get("X-CSRF-Token", "")
     if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):

@@ -72,6 +72,8 @@ def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
         if parent.depth + 1 > limits.max_depth:
             raise validation_error({"parent_id": f"replies nest at most {limits.max_depth} levels deep"})
 
+    # One post at a time per author (a double click): the author's row is the lock.
+    db.session.execute(select(User.id).where(User.id == author.id).with_for_update())
     if _is_duplicate(author, article, source):
         raise ApiError(409, "conflict", "You have just posted the same comment.")
 

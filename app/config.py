@@ -26,6 +26,8 @@ DEFAULTS = {
     "RATELIMIT_ENABLED": True,
     # Where rate-limit counters live: memory:// (one process) or redis://host:port.
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Prefix of the rate-limit keys, for deployments that share one Redis between services.
+    "RATELIMIT_KEY_PREFIX": "",
     # On account deletion keep comments with author null instead of tombstoning them.
     "ANONYMIZE_ON_DELETE": False,
     # Largest request body accepted, in bytes.
@@ -40,6 +42,8 @@ DEFAULTS = {
     "RATELIMIT_POST": "20 per minute;200 per hour",
     "RATELIMIT_POST_IP": "300 per minute",
     "RATELIMIT_VOTE": "120 per minute",
+    "RATELIMIT_VOTE_IP": "600 per minute",
+    "RATELIMIT_FLAG_IP": "120 per minute",
     "RATELIMIT_PREVIEW": "60 per minute",
     "RATELIMIT_FLAG": "30 per minute",
     "RATELIMIT_REGISTER": "120 per minute;2000 per day",

@@ -17,7 +17,8 @@ from .errors import ApiError, validation_error
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_ID = 2**63 - 1
+# Ids are 32-bit integer columns: anything larger names nothing (and must not reach the database).
+MAX_ID = 2**31 - 1
 # Control characters kept in multi-line text.
 _KEPT_CONTROLS = {"\n", "\t"}
 # Characters that make a one-line name look like something else.

@@ -1,5 +1,7 @@
 """Blueprints: the only code that touches request and response."""
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, ValidationError
+
+from ..validation import MAX_ID
 
 
 class ArticleKeyConverter(BaseConverter):
@@ -9,12 +11,15 @@ class ArticleKeyConverter(BaseConverter):
 
 
 class IdConverter(BaseConverter):
-    """A positive ASCII integer id that fits in 63 bits (Unicode digits never match)."""
+    """A positive ASCII integer id that fits the id columns (Unicode digits never match)."""
 
-    regex = r"[1-9][0-9]{0,17}"
+    regex = r"[1-9][0-9]{0,9}"
 
     def to_python(self, value: str) -> int:
-        return int(value)
+        number = int(value)
+        if number > MAX_ID:
+            raise ValidationError()  # no such route: 404
+        return number
 
     def to_url(self, value) -> str:
         return str(int(value))

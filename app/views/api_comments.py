@@ -96,6 +96,7 @@ def create(key: str):
 
 @bp.patch("/comments/<id:comment_id>")
 @limit("RATELIMIT_POST")
+@limit("RATELIMIT_POST_IP", per="ip")
 def edit(comment_id: int):
     editor = require_user()
     data = body(CommentEdit)
@@ -114,6 +115,7 @@ def delete(comment_id: int):
 
 @bp.put("/comments/<id:comment_id>/vote")
 @limit("RATELIMIT_VOTE")
+@limit("RATELIMIT_VOTE_IP", per="ip")
 def vote(comment_id: int):
     voter = require_user()
     data = body(VoteRequest)
@@ -124,6 +126,7 @@ def vote(comment_id: int):
 
 @bp.post("/comments/<id:comment_id>/flags")
 @limit("RATELIMIT_FLAG")
+@limit("RATELIMIT_FLAG_IP", per="ip")
 def flag(comment_id: int):
     reporter = require_user()
     data = body(FlagRequest)

@@ -17,7 +17,7 @@ from ..auth_session import require_admin, require_moderator
 from ..errors import validation_error
 from ..extensions import db
 from ..serialize import user_json
-from ..validation import Id, Line, Strict, body, query_choice, query_int
+from ..validation import MAX_ID, Id, Line, Strict, body, query_choice, query_int
 
 bp = Blueprint("api_moderation", __name__, url_prefix="/api/v1")
 
@@ -76,7 +76,7 @@ def _query_id(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if not re.fullmatch(r"[1-9][0-9]{0,17}", raw):
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", raw) or int(raw) > MAX_ID:
         raise validation_error({name: "must be a positive integer id"})
     return int(raw)
 
