@@ -2,7 +2,7 @@
 import re
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .errors import not_found, validation_error

@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import Boolean, and_, false, or_
 
 from .errors import ApiError
 
@@ -46,3 +47,22 @@ def to_datetime(micros: int) -> datetime:
 
 def invalid() -> ApiError:
     return ApiError(400, "bad_request", "The cursor is not valid.")
+
+
+def order_by(order):
+    """ORDER BY clauses for (column, descending) pairs."""
+    return [column.desc() if descending else column.asc() for column, descending in order]
+
+
+def keyset_after(order, values):
+    """Keyset condition: rows strictly after ``values`` in the (column, descending) ``order``."""
+    clauses = []
+    for i, (column, descending) in enumerate(order):
+        same = [col == value for (col, _), value in zip(order[:i], values[:i])]
+        if isinstance(column.type, Boolean):
+            # Booleans order false < true and take no < or >: after a true row (descending) comes a false one.
+            step = column.is_(False) if values[i] else false()
+        else:
+            step = column < values[i] if descending else column > values[i]
+        clauses.append(and_(*same, step))
+    return or_(*clauses)

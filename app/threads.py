@@ -11,7 +11,7 @@ Every read costs a constant number of queries whatever the thread's size:
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 
 from . import cursors, tree
@@ -96,20 +96,6 @@ def _order(sort: str):
     return [(Comment.pinned, True), (Comment.created_at, False), (Comment.id, False)]
 
 
-def _after(order, values):
-    """Keyset condition: rows strictly after ``values`` in ``order``."""
-    clauses = []
-    for i, (column, descending) in enumerate(order):
-        equal_before = [col == value for (col, _), value in zip(order[:i], values[:i])]
-        if column is Comment.pinned:
-            # Booleans order false < true and support no < or >: "after" a pinned row is an unpinned one.
-            step = column.is_(False) if values[i] else false()
-        else:
-            step = column < values[i] if descending else column > values[i]
-        clauses.append(and_(*equal_before, step))
-    return or_(*clauses)
-
-
 def _cursor_values(sort: str, row: CommentView) -> list:
     if sort == "top":
         return [row.pinned, row.score, row.created_at, row.id]
@@ -138,12 +124,12 @@ def thread_page(article: Article, viewer: User | None, sort: str = "oldest", lim
         _display_query()
         .where(Comment.article_id == article.id, Comment.parent_id.is_(None),
                or_(visible_clause(viewer), has_shown_reply))
-        .order_by(*[col.desc() if desc else col.asc() for col, desc in order])
+        .order_by(*cursors.order_by(order))
         .limit(limit + 1)
     )
     position = _decode_cursor(sort, after)
     if position is not None:
-        query = query.where(_after(order, position))
+        query = query.where(cursors.keyset_after(order, position))
     roots = [_view(row) for row in _rows(query)]
     has_more = len(roots) > limit
     roots = roots[:limit]

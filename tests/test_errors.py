@@ -125,7 +125,7 @@ def test_unexpected_exception_is_a_500_json_without_internals(app, client, caplo
         raise RuntimeError("secret internals /etc/passwd")
 
     response = client.get("/api/v1/boom")
-    error = assert_error(response, 500, "server_error")
+    assert_error(response, 500, "server_error")
     assert "secret" not in response.get_data(as_text=True)
     assert "RuntimeError" in caplog.text
 

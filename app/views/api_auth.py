@@ -11,7 +11,7 @@ from ..errors import ApiError
 from ..extensions import db, limiter
 from ..serialize import user_json
 from ..timeutil import isoformat
-from ..validation import Id, Line, Strict, body
+from ..validation import Line, Strict, body
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v1")
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from flask import Blueprint, jsonify, request
 from pydantic import Field, StringConstraints, field_validator
 
-from .. import articles, moderation, rules, threads
+from .. import articles, moderation, moderation_queues, rules, threads
 from ..auth_session import require_admin, require_moderator
 from ..errors import validation_error
 from ..extensions import db
@@ -93,12 +93,12 @@ def _article_filter():
 @bp.get("/moderation/queue")
 def queue():
     moderator = require_moderator()
-    name = query_choice("queue", moderation.QUEUES, "pending")
+    name = query_choice("queue", moderation_queues.QUEUES, "pending")
     limit = query_int("limit", 20, QUEUE_MAX_LIMIT, minimum=1)
     article = _article_filter()
-    items, next_cursor = moderation.queue_page(name, moderator, article, limit,
+    items, next_cursor = moderation_queues.queue_page(name, moderator, article, limit,
                                                request.args.get("after"))
-    return jsonify(comments=items, counts=moderation.queue_counts(article), next=next_cursor)
+    return jsonify(comments=items, counts=moderation_queues.queue_counts(article), next=next_cursor)
 
 
 @bp.post("/moderation/comments/<id:comment_id>")
@@ -123,7 +123,7 @@ def bulk():
 @bp.get("/moderation/log")
 def log():
     moderator = require_moderator()
-    entries, next_cursor = moderation.log_page(
+    entries, next_cursor = moderation_queues.log_page(
         moderator, comment_id=_query_id("comment"), user_id=_query_id("user"),
         actor_id=_query_id("actor"), limit=query_int("limit", 50, LOG_MAX_LIMIT, minimum=1),
         after=request.args.get("after"))
