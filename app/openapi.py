@@ -14,7 +14,7 @@ def _ref(name: str) -> dict:
 _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _KEY = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}$"}
-_ID = {"type": "integer", "minimum": 1, "maximum": 999999999999999999}
+_ID = {"type": "integer", "minimum": 1, "maximum": 2147483647}
 _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}
 _AFTER = {"name": "after", "in": "query", "schema": {"type": "string"}}
 _REPLIES = {"name": "replies", "in": "query", "schema": {"type": "integer", "minimum": 0}}

@@ -30,12 +30,14 @@ _TOTAL = re.compile(r"total=(\d+)")
 
 
 def corpus_path(name: str = "xss.txt") -> Path:
-    """Path of a corpus file: CAUSERIE_CORPUS (a directory or the file) or <repo>/../shared/corpus."""
+    """Path of a corpus file: CAUSERIE_CORPUS (a directory or the file), else the shared corpus
+    beside the clone (<repo>/../shared/corpus, the newest), else the copy kept in tests/corpus."""
     configured = os.environ.get("CAUSERIE_CORPUS")
     if configured:
         path = Path(configured)
         return path if path.is_file() else path / name
-    return REPO_ROOT.parent / "shared" / "corpus" / name
+    shared = REPO_ROOT.parent / "shared" / "corpus" / name
+    return shared if shared.is_file() else Path(__file__).parent / "corpus" / name
 
 
 def truncate(text: str, max_len: int | None) -> str:
