@@ -105,12 +105,12 @@ def _readable(comment: Comment, user: User) -> bool:
 
 
 def _is_duplicate(author: User, article: Article, source: str) -> bool:
-    # Only the author's last minute is read (the author index); bodies are compared here.
-    recent = db.session.execute(
-        select(Comment.article_id, Comment.body)
-        .where(Comment.author_id == author.id, Comment.created_at > utcnow() - DUPLICATE_WINDOW)
-    )
-    return any(article_id == article.id and body == source for article_id, body in recent)
+    """The same body by the same author on the same article within the last minute (author index)."""
+    return db.session.scalar(
+        select(Comment.id).where(Comment.author_id == author.id,
+                                 Comment.created_at > utcnow() - DUPLICATE_WINDOW,
+                                 Comment.article_id == article.id, Comment.body == source).limit(1)
+    ) is not None
 
 
 def _within_window(comment: Comment, minutes: int) -> bool:
