@@ -14,18 +14,6 @@ from .models import (Article, Comment, Flag, ModerationEvent, Status,
 from .serialize import ban_json, user_json
 from .timeutil import isoformat
 
-ACTIONS = ("approve", "reject", "spam", "pin", "unpin")
-MAX_BULK = 500
-
-# action -> (statuses it may start from, status it leads to)
-_TRANSITIONS = {
-    "approve": ((Status.PENDING, Status.REJECTED, Status.SPAM), Status.APPROVED),
-    "reject": ((Status.PENDING, Status.APPROVED, Status.SPAM), Status.REJECTED),
-    "spam": ((Status.PENDING, Status.APPROVED, Status.REJECTED), Status.SPAM),
-}
-_DONE = {"approve": "approved", "reject": "rejected", "spam": "marked as spam"}
-
-
 # -- queues ----------------------------------------------------------------------------
 
 QUEUES = ("pending", "flagged", "spam", "rejected", "approved")

@@ -25,6 +25,8 @@ import sqlalchemy as sa
 
 from app.config import DEFAULTS
 
+from .conftest import _postgres_database
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 # Shared by every server of a test, so a session cookie made by one is valid on the others.
@@ -61,17 +63,7 @@ def fresh_database_url(tmp_path: Path):
     if not is_postgres(base):
         yield "sqlite:///" + str(Path(tmp_path) / "causerie.sqlite3")
         return
-    url = sa.engine.make_url(base).set(drivername="postgresql+psycopg")
-    name = f"causerie_srv_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    yield from _postgres_database(base)
 
 
 @pytest.fixture
