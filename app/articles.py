@@ -26,6 +26,17 @@ def get_article_or_404(key: str) -> Article:
     return article
 
 
+def thread_head(key: str):
+    """What reading a thread needs of the article ``key`` (id, key, version, comment_count), as one
+    light row; 404 when unknown."""
+    row = db.session.connection().execute(
+        select(Article.id, Article.key, Article.version, Article.comment_count)
+        .where(Article.key == key)).first()
+    if row is None:
+        raise not_found("No such article.")
+    return row
+
+
 def check_url(url: str) -> str | None:
     """Why ``url`` is not an absolute http(s) URL, or None."""
     try:

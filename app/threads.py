@@ -114,9 +114,10 @@ def _decode_cursor(sort: str, token: str | None):
     return values
 
 
-def thread_page(article: Article, viewer: User | None, sort: str = "oldest", limit: int = 20,
+def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int = 20,
                 replies: int = 5, after: str | None = None) -> dict:
-    """The JSON of ``GET /articles/{key}/comments``."""
+    """The JSON of ``GET /articles/{key}/comments``; ``article`` is an Article or a row with its
+    id, key and comment_count (``articles.thread_head``)."""
     order = _order(sort)
     below = aliased(Comment)
     has_shown_reply = exists().where(below.root_id == Comment.id, visible_clause(viewer, below))

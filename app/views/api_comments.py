@@ -47,20 +47,22 @@ def _limits() -> Limits:
 
 @bp.get("/articles/<key:key>/comments")
 def thread(key: str):
-    article = articles.get_article_or_404(key)
     viewer = caller()
     sort = query_choice("sort", threads.SORTS, "oldest")
     limit = query_int("limit", 20, threads.MAX_LIMIT, minimum=1)
     replies = query_int("replies", 5, threads.MAX_REPLIES)
     after = request.args.get("after")
+    article = articles.thread_head(key)
+    if viewer is not None:
+        return jsonify(threads.thread_page(article, viewer, sort=sort, limit=limit, replies=replies,
+                                           after=after))
+    # Anonymous readers share pages: on a hit the article's row is the only query.
     cache_key = (article.id, article.version, sort, limit, replies, after)
-    page = thread_cache.pages().get(cache_key) if viewer is None else None
+    page = thread_cache.pages().get(cache_key)
     if page is None:
-        page = current_app.json.dumps(
-            threads.thread_page(article, viewer, sort=sort, limit=limit, replies=replies, after=after)
-        ).encode()
-        if viewer is None:
-            thread_cache.pages().put(cache_key, page)
+        page = current_app.json.dumps(threads.thread_page(
+            article, None, sort=sort, limit=limit, replies=replies, after=after)).encode()
+        thread_cache.pages().put(cache_key, page)
     return current_app.response_class(page, mimetype="application/json")
 
 
