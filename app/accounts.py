@@ -195,7 +195,7 @@ def set_role(user_id: int, role: str) -> User:
 
 # -- single sign-on ---------------------------------------------------------------
 
-def sso_login(token: str, secret: str, hash_method: str) -> User:
+def sso_login(token: str, secret: str) -> User:
     """The host site's user named by a signed HS256 token, created on first use."""
     if not secret:
         raise ApiError(401, "unauthorized", "Single sign-on is not configured.")

@@ -10,8 +10,6 @@ from .extensions import db
 from .models import Article
 
 KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}")
-STATUSES = ("open", "closed")
-MODERATION_MODES = ("inherit", "post", "pre")
 MAX_COUNT_KEYS = 100
 
 

@@ -117,12 +117,12 @@ def _within_window(comment: Comment, minutes: int) -> bool:
     return utcnow() - comment.created_at <= timedelta(minutes=minutes)
 
 
-def _ensure_may_change(comment: Comment, user: User, what: str) -> None:
+def _ensure_may_change(comment: Comment, user: User, what: str, settings: dict) -> None:
     if user.is_moderator:
         return
     if comment.author_id != user.id:
         raise ApiError(403, "forbidden", f"You can only {what} your own comments.")
-    window = rules.effective_settings()["edit_window_minutes"]
+    window = settings["edit_window_minutes"]
     if not _within_window(comment, window):
         raise ApiError(403, "forbidden", f"Comments can be changed for {window} minutes only.")
 
@@ -130,14 +130,15 @@ def _ensure_may_change(comment: Comment, user: User, what: str) -> None:
 def edit_comment(comment_id: int, editor: User, raw_body: str, limits: Limits) -> Comment:
     ensure_can_write(editor)
     comment = find_visible(comment_id, editor)
-    _ensure_may_change(comment, editor, "edit")
+    settings = rules.effective_settings()
+    _ensure_may_change(comment, editor, "edit", settings)
     source, html, links = prepare_body(raw_body, limits.max_length)
     comment.body, comment.body_html, comment.edited_at = source, html, utcnow()
     touch_article(comment.article_id)
     article = db.session.get(Article, comment.article_id)
     author = db.session.get(User, comment.author_id) if comment.author_id else editor
     if not editor.is_moderator:
-        outcome = rules.evaluate(author, article, source, links, rules.effective_settings())
+        outcome = rules.evaluate(author, article, source, links, settings)
         current = Status(comment.status)
         if _SEVERITY.get(outcome.status, 0) > _SEVERITY.get(current, 0):
             old = change_status(comment, outcome.status)
@@ -153,7 +154,7 @@ def delete_comment(comment_id: int, actor: User) -> None:
     if not actor.is_moderator:
         ensure_can_write(actor)
     comment = find_visible(comment_id, actor)
-    _ensure_may_change(comment, actor, "delete")
+    _ensure_may_change(comment, actor, "delete", rules.effective_settings())
     old = change_status(comment, Status.DELETED)
     if actor.is_moderator and comment.author_id != actor.id:
         moderation.record_event("delete", actor=actor, comment=comment, user_id=comment.author_id,

@@ -20,6 +20,9 @@ def content_security_policy(**overrides: str) -> str:
     return "; ".join(f"{name} {value}" for name, value in policy.items())
 
 
+DEFAULT_CSP = content_security_policy()
+
+
 def allowed_origins() -> list[str]:
     raw = current_app.config.get("ALLOWED_ORIGINS") or ""
     if isinstance(raw, (list, tuple)):
@@ -29,7 +32,7 @@ def allowed_origins() -> list[str]:
 
 def add_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", content_security_policy())
+    headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
     if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
         headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")

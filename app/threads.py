@@ -78,14 +78,6 @@ def _rows(query):
     return db.session.connection().execute(query)
 
 
-@dataclass
-class ThreadRequest:
-    sort: str = "oldest"
-    limit: int = 20
-    replies: int = 5
-    after: str | None = None
-
-
 def _order(sort: str):
     """(column, descending) pairs; pinned comments come first whatever the sort; ties by id."""
     if sort == "newest":

@@ -31,13 +31,19 @@ def _postgres_database(base_url: str):
         admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def throwaway_database(directory: Path):
+    """Yields the URL of a database nobody else uses: a SQLite file in ``directory``, or, when
+    env DATABASE_URL names PostgreSQL, a new database beside it that is dropped afterwards."""
     base = os.environ.get("DATABASE_URL", "")
     if base.startswith("postgres"):
         yield from _postgres_database(base)
     else:
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "causerie.sqlite3")
+        yield "sqlite:///" + str(Path(directory) / "causerie.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    yield from throwaway_database(tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture(scope="session")

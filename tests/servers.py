@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from app.config import DEFAULTS
 
-from .conftest import _postgres_database
+from .conftest import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
@@ -59,11 +59,7 @@ def is_postgres(url: str) -> bool:
 def fresh_database_url(tmp_path: Path):
     """A database nobody else uses: a SQLite file under ``tmp_path``, or a new PostgreSQL
     database next to the one env DATABASE_URL names, dropped afterwards."""
-    base = os.environ.get("DATABASE_URL", "")
-    if not is_postgres(base):
-        yield "sqlite:///" + str(Path(tmp_path) / "causerie.sqlite3")
-        return
-    yield from _postgres_database(base)
+    yield from throwaway_database(tmp_path)
 
 
 @pytest.fixture

@@ -102,8 +102,7 @@ def logout():
 @limiter.limit(lambda: current_app.config["RATELIMIT_SSO"])
 def sso():
     data = body(SsoRequest)
-    user = accounts.sso_login(data.token, current_app.config["SSO_SECRET"],
-                              current_app.config["PASSWORD_HASH_METHOD"])
+    user = accounts.sso_login(data.token, current_app.config["SSO_SECRET"])
     return _login_response(user, 200)
 
 

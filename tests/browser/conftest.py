@@ -187,12 +187,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_database_url(tmp_path_factory):
     """A database nobody else uses: a SQLite file, or a throw-away PostgreSQL database."""
-    base = os.environ.get("DATABASE_URL", "")
-    if base.startswith("postgres"):
-        from tests.conftest import _postgres_database
-        yield from _postgres_database(base)
-    else:
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("live-db") / "causerie.sqlite3")
+    from tests.conftest import throwaway_database
+    yield from throwaway_database(tmp_path_factory.mktemp("live-db"))
 
 
 @pytest.fixture(scope="session")
