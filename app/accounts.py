@@ -9,7 +9,7 @@ import unicodedata
 from datetime import timedelta
 
 import jwt
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -169,9 +169,12 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     return token, raw
 
 
+_USER_FOR_TOKEN = (select(User).join(ApiToken, ApiToken.user_id == User.id)
+                   .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def user_for_token(raw: str) -> User | None:
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(raw)))
-    return token.user if token else None
+    return db.session.scalar(_USER_FOR_TOKEN, {"token_hash": hash_secret(raw)})
 
 
 def revoke_token(user: User, token_id: int) -> None:

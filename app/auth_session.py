@@ -4,11 +4,12 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from . import accounts
 from .errors import ApiError
-from .extensions import login_manager
+from .extensions import login_manager, read_phase
 from .models import User
 from .security import allowed_origins
 
@@ -81,8 +82,14 @@ def check_csrf() -> None:
         raise ApiError(403, "csrf_failed", "The X-CSRF-Token header is missing or wrong.")
 
 
+def _has_credentials() -> bool:
+    return "Authorization" in request.headers or current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+
+
 def caller() -> User | None:
     """The authenticated user, or None for an anonymous caller."""
+    if not _has_credentials():
+        return None  # most readers: nothing to look up (Flask-Login would still hash the client's address)
     user = current_user._get_current_object()
     return user if user.is_authenticated else None
 
@@ -116,13 +123,27 @@ def require_admin() -> User:
     return user
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without building its signer for requests that carry no cookie."""
+
+    def open_session(self, app, request):
+        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app) -> None:
+    app.session_interface = CookieSessionInterface()
     login_manager.session_protection = None  # sessions are server-side rows; see accounts.start_session
-    app.before_request(_authenticate_bearer)
+    app.before_request(_authenticate)
     app.before_request(check_csrf)
 
 
-def _authenticate_bearer() -> None:
+def _authenticate() -> None:
     # A bad bearer token is 401 on every route, even one that never asks who is calling.
-    if "Authorization" in request.headers:
+    # Writes load their caller up front, outside the write lock (extensions.read_phase).
+    if request.method in UNSAFE_METHODS and _has_credentials():
+        with read_phase():
+            caller()
+    elif "Authorization" in request.headers:
         caller()

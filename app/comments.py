@@ -5,14 +5,15 @@ ever sends a body (and, for a reply, the parent's id).
 """
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import moderation, rules
+from . import articles, moderation, rules
 from .errors import ApiError, not_found, validation_error
 from .extensions import db
-from .lifecycle import adjust_comment_count, change_status, touch_article
+from .lifecycle import change_status, touch_article
 from .models import Article, Comment, Flag, Status, User, Vote
 from .sanitize import RenderError, is_blank, render_with_links
 from .threads import find_visible
@@ -55,8 +56,19 @@ def prepare_body(raw: str, max_length: int) -> tuple[str, str, int]:
     return source, html.strip(), links
 
 
-def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
-                 parent_id: int | None = None) -> Comment:
+class Draft(NamedTuple):
+    """A new comment that passed every check needing no lock (``check_post``)."""
+    source: str
+    html: str
+    links: int
+    parent: Comment | None
+    outcome: rules.Outcome
+
+
+def check_post(article: Article, author: User, raw_body: str, limits: Limits,
+               parent_id: int | None = None) -> Draft:
+    """Check, render and judge (moderation rules) a new comment; only reads, so callers run it
+    outside the write lock."""
     ensure_can_write(author)
     if article.status == "closed" and not author.is_moderator:
         raise ApiError(403, "article_closed", "Comments are closed on this article.")
@@ -64,23 +76,29 @@ def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
 
     parent = None
     if parent_id is not None:
-        parent = db.session.get(Comment, parent_id)
+        parent = db.session.get(Comment, parent_id) if article.id is not None else None
         if (parent is None or parent.article_id != article.id
                 or parent.status == Status.DELETED
                 or not _readable(parent, author)):
             raise not_found("The comment you reply to does not exist.")
         if parent.depth + 1 > limits.max_depth:
             raise validation_error({"parent_id": f"replies nest at most {limits.max_depth} levels deep"})
+    outcome = rules.evaluate(author, article, source, links, rules.effective_settings())
+    return Draft(source, html, links, parent, outcome)
 
+
+def save_post(article: Article, author: User, draft: Draft) -> Comment:
+    """Store a checked comment: duplicate check, counters, moderation event (saves a new article too)."""
+    if article.id is None:
+        article = articles.save_new_article(article)
     # One post at a time per author (a double click): the author's row is the lock.
-    db.session.execute(select(User.id).where(User.id == author.id).with_for_update())
-    if _is_duplicate(author, article, source):
+    db.session.execute(_LOCK_AUTHOR, {"author_id": author.id})
+    if _is_duplicate(author, article, draft.source):
         raise ApiError(409, "conflict", "You have just posted the same comment.")
 
-    settings = rules.effective_settings()
-    outcome = rules.evaluate(author, article, source, links, settings)
+    outcome, parent = draft.outcome, draft.parent
     comment = Comment(
-        article_id=article.id, author_id=author.id, body=source, body_html=html,
+        article_id=article.id, author_id=author.id, body=draft.source, body_html=draft.html,
         parent_id=parent.id if parent else None,
         root_id=(parent.root_id or parent.id) if parent else None,
         depth=parent.depth + 1 if parent else 0,
@@ -88,9 +106,7 @@ def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
     )
     db.session.add(comment)
     db.session.flush()
-    touch_article(article.id)
-    if outcome.status == Status.APPROVED:
-        adjust_comment_count(article.id, 1)
+    touch_article(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
     if outcome.action:
         moderation.record_event(outcome.action, actor=None, comment=comment, user_id=author.id,
                                 from_status=None, to_status=outcome.status,
@@ -99,18 +115,29 @@ def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
     return comment
 
 
+def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
+                 parent_id: int | None = None) -> Comment:
+    """``check_post`` then ``save_post`` in the caller's transaction."""
+    return save_post(article, author, check_post(article, author, raw_body, limits, parent_id))
+
+
 def _readable(comment: Comment, user: User) -> bool:
     from .visibility import is_visible
     return is_visible(comment.status, comment.author_id, user)
 
 
+# Statements of every post, built once (building a select costs more than running it on SQLite).
+_LOCK_AUTHOR = select(User.id).where(User.id == bindparam("author_id")).with_for_update()
+_DUPLICATE = (select(Comment.id)
+              .where(Comment.author_id == bindparam("author_id"), Comment.created_at > bindparam("since"),
+                     Comment.article_id == bindparam("article_id"), Comment.body == bindparam("body"))
+              .limit(1))
+
+
 def _is_duplicate(author: User, article: Article, source: str) -> bool:
     """The same body by the same author on the same article within the last minute (author index)."""
-    return db.session.scalar(
-        select(Comment.id).where(Comment.author_id == author.id,
-                                 Comment.created_at > utcnow() - DUPLICATE_WINDOW,
-                                 Comment.article_id == article.id, Comment.body == source).limit(1)
-    ) is not None
+    return db.session.scalar(_DUPLICATE, {"author_id": author.id, "since": utcnow() - DUPLICATE_WINDOW,
+                                          "article_id": article.id, "body": source}) is not None
 
 
 def _within_window(comment: Comment, minutes: int) -> bool:

@@ -1,7 +1,9 @@
 """Extensions, created unbound and attached in create_app; the SQLite connection setup."""
 import sqlite3
 
-from flask import has_request_context, request
+from contextlib import contextmanager
+
+from flask import g, has_request_context, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -58,7 +60,27 @@ def _begin_sqlite(conn):
     # A deferred transaction that reads and then writes can fail at once with
     # "database is locked" (SQLite cannot wait without risking deadlock).
     # Writers therefore take the write lock up front and wait for it.
-    if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
+    if has_request_context() and (request.method in ("GET", "HEAD", "OPTIONS") or g.get("read_phase")):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_phase():
+    """Run the reads (and CPU work) that precede a write request's writes outside its write lock.
+
+    On SQLite a write request's transaction takes the database's single write lock when it begins,
+    so looking up the caller or rendering Markdown inside it would make every other writer wait.
+    Inside this block transactions begin deferred; on leaving it the read transaction ends (a
+    commit that keeps what was loaded), and the request's next statement begins the write
+    transaction. Only reads belong here: a write would have to upgrade a deferred transaction.
+    """
+    already = g.get("read_phase", False)
+    g.read_phase = True
+    try:
+        yield
+        if not already:
+            db.session.commit()
+    finally:
+        g.read_phase = already

@@ -6,26 +6,21 @@ Every change of ``Comment.status`` goes through ``change_status`` so that
 ``Article.comment_count`` stays exact: it is moved in SQL, never read and
 written back, so concurrent requests cannot lose an update.
 """
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from .extensions import db
 from .models import Article, Comment, Status
 from .timeutil import utcnow
 
 
-def touch_article(article_id: int) -> None:
-    """Record that the article's thread changed (see ``thread_cache.py``)."""
-    db.session.execute(
-        update(Article).where(Article.id == article_id).values(version=Article.version + 1)
-    )
+_TOUCH = update(Article).where(Article.id == bindparam("article_id")).values(
+    version=Article.version + 1, comment_count=Article.comment_count + bindparam("comments"))
 
 
-def adjust_comment_count(article_id: int, delta: int) -> None:
-    if delta:
-        db.session.execute(
-            update(Article).where(Article.id == article_id)
-            .values(comment_count=Article.comment_count + delta)
-        )
+def touch_article(article_id: int, comments: int = 0) -> None:
+    """Record that the article's thread changed (see ``thread_cache.py``), and add ``comments``
+    to its count in the same statement."""
+    db.session.execute(_TOUCH, {"article_id": article_id, "comments": comments})
 
 
 def change_status(comment: Comment, new_status: Status | str) -> str:
@@ -38,7 +33,6 @@ def change_status(comment: Comment, new_status: Status | str) -> str:
     comment.decided_at = utcnow()
     was_counted = old == Status.APPROVED
     is_counted = new_status == Status.APPROVED
-    adjust_comment_count(comment.article_id, int(is_counted) - int(was_counted))
-    touch_article(comment.article_id)
+    touch_article(comment.article_id, comments=int(is_counted) - int(was_counted))
     db.session.flush()
     return old

@@ -30,16 +30,29 @@ def allowed_origins() -> list[str]:
     return [o.strip().rstrip("/") for o in raw.split(",") if o.strip()]
 
 
+# Set on every response unless a view chose its own value.
+_ALWAYS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+_HSTS = "max-age=31536000; includeSubDomains"
+
+
 def add_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
-    if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
-        headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.path.startswith("/api/") and "Cache-Control" not in headers:
-        headers["Cache-Control"] = "no-store"
+    present = {name.lower() for name in headers.keys()}  # one pass: Headers lookups are linear scans
+    csp = headers.get("Content-Security-Policy")
+    if csp is None:
+        csp = DEFAULT_CSP
+        headers.add("Content-Security-Policy", csp)
+    if "frame-ancestors 'none'" in csp and "x-frame-options" not in present:
+        headers.add("X-Frame-Options", "DENY")
+    for name, value in _ALWAYS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if request.is_secure and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", _HSTS)
+    if "cache-control" not in present and request.path.startswith("/api/"):
+        headers.add("Cache-Control", "no-store")
     return response

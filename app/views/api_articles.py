@@ -8,6 +8,7 @@ from .. import articles, cursors
 from ..auth_session import require_admin, require_moderator
 from ..errors import validation_error
 from ..extensions import db
+from ..ratelimits import public_read
 from ..serialize import article_json
 from ..validation import Line, Strict, body, query_int
 
@@ -36,6 +37,7 @@ def _checked(fields: ArticleFields) -> dict:
 
 
 @bp.get("/articles/<key:key>")
+@public_read
 def show(key: str):
     return jsonify(article_json(articles.get_article_or_404(key)))
 
@@ -73,6 +75,7 @@ def index():
 
 
 @bp.get("/counts")
+@public_read
 def counts():
     raw = request.args.get("keys", "")
     keys = list(dict.fromkeys(k for k in raw.split(",") if k))

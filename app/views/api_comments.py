@@ -7,9 +7,9 @@ from pydantic import Field, StringConstraints
 from .. import articles, comments, thread_cache, threads
 from ..auth_session import caller, require_active_user, require_user
 from ..comments import Limits
-from ..extensions import db
+from ..extensions import db, read_phase
 from ..models import FlagReason
-from ..ratelimits import limit
+from ..ratelimits import limit, public_read
 from ..security import allowed_origins
 from ..timeutil import isoformat
 from ..validation import Id, Line, Strict, body, query_choice, query_int
@@ -46,6 +46,7 @@ def _limits() -> Limits:
 
 
 @bp.get("/articles/<key:key>/comments")
+@public_read
 def thread(key: str):
     viewer = caller()
     sort = query_choice("sort", threads.SORTS, "oldest")
@@ -67,12 +68,14 @@ def thread(key: str):
 
 
 @bp.get("/comments/<id:comment_id>")
+@public_read
 def show(comment_id: int):
     replies = query_int("replies", 5, threads.MAX_REPLIES)
     return jsonify(threads.comment_detail(comment_id, caller(), replies=replies))
 
 
 @bp.get("/comments/<id:comment_id>/replies")
+@public_read
 def replies(comment_id: int):
     return jsonify(threads.replies_page(
         comment_id, caller(),
@@ -88,9 +91,11 @@ def replies(comment_id: int):
 def create(key: str):
     author = require_active_user()
     data = body(NewComment)
-    article = articles.find_or_create_article(
-        key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], allowed_origins())
-    comment = comments.post_comment(article, author, data.body, _limits(), parent_id=data.parent_id)
+    with read_phase():  # lookups and rendering hold no write lock
+        article = articles.find_or_new_article(
+            key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], allowed_origins())
+        draft = comments.check_post(article, author, data.body, _limits(), parent_id=data.parent_id)
+    comment = comments.save_post(article, author, draft)
     db.session.commit()
     # The author learns the rules' verdict, "rejected" included.
     return jsonify(comment=threads.comment_json(comment, author, article.key, reveal=True)), 201
