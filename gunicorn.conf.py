@@ -19,7 +19,15 @@ def _int_env(name: str, default: int) -> int:
 
 # Loopback by default: the reverse proxy in front talks to us; set
 # CAUSERIE_BIND=0.0.0.0:8000 (or a unix:/path socket) to expose it.
-bind = os.environ.get("CAUSERIE_BIND", "127.0.0.1:8000")
+bind = [os.environ.get("CAUSERIE_BIND", "127.0.0.1:8000")]
+
+# An optional second listener, the read lane: CAUSERIE_READ_BIND=127.0.0.1:8001.
+# Sync workers take one connection from each ready listener in turn, so when
+# the proxy sends GET requests there, a reader waits for at most the request a
+# worker is busy with, however many posts a flood has queued on the main
+# listener (README, "Production"). Both listeners serve every route.
+if os.environ.get("CAUSERIE_READ_BIND", "").strip():
+    bind.append(os.environ["CAUSERIE_READ_BIND"].strip())
 
 # Sync workers: every request is short and database-bound, and the proxy
 # buffers slow clients, so 2 x cores + 1 keeps the CPU busy while some
@@ -40,10 +48,12 @@ graceful_timeout = _int_env("GUNICORN_GRACEFUL_TIMEOUT", 20)
 # requests without holding a thread for an idle client for long.
 keepalive = _int_env("GUNICORN_KEEPALIVE", 5)
 
-# Recycle each worker after a few thousand requests so a slow leak can
-# never grow unbounded; the jitter keeps workers from restarting together.
-max_requests = _int_env("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int_env("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Recycle each worker now and then so a slow leak can never grow unbounded;
+# the jitter keeps workers from restarting together. A restart costs about a
+# second of CPU (importing the app) and a cold page cache, so not too often:
+# at 500 requests/s a worker lives about 40 s (2,000 meant a restart every 4 s).
+max_requests = _int_env("GUNICORN_MAX_REQUESTS", 20000)
+max_requests_jitter = _int_env("GUNICORN_MAX_REQUESTS_JITTER", 2000)
 
 # Refuse oversized request lines/headers before Flask sees them (Flask's
 # MAX_CONTENT_LENGTH bounds the body).
