@@ -1,6 +1,5 @@
 """Extensions, created unbound and attached in create_app; the SQLite connection setup."""
 import sqlite3
-
 from contextlib import contextmanager
 
 from flask import g, has_request_context, request
