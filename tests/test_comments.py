@@ -150,6 +150,17 @@ def test_implicit_article_creation(app, login, alice):
     assert post(api, "x", key="unknown").status_code == 404
 
 
+def test_a_refused_post_never_creates_its_article(app, login, alice, article):
+    api = login(alice)
+    elsewhere = post(api, "on another article").get_json()["comment"]["id"]
+    page = {"title": "Not yet", "url": f"{ALLOWED_ORIGIN}/not-yet"}
+    assert post(api, "   ", key="not-yet", **page).status_code == 422
+    assert post(api, "a reply", key="not-yet", parent_id=elsewhere, **page).status_code == 404
+    assert login().get("/api/v1/articles/not-yet").status_code == 404
+    assert post(api, "now it exists", key="not-yet", **page).status_code == 201
+    assert login().get("/api/v1/articles/not-yet").get_json()["comment_count"] == 1
+
+
 def test_closed_article_is_403(app, login, alice, make_article):
     make_article("shut", status="closed")
     response = post(login(alice), "hi", key="shut")
