@@ -19,8 +19,8 @@ M = TypeVar("M", bound=BaseModel)
 
 # Ids are 32-bit integer columns: anything larger names nothing (and must not reach the database).
 MAX_ID = 2**31 - 1
-# Control characters kept in multi-line text.
-_KEPT_CONTROLS = {"\n", "\t"}
+# Control characters (category Cc: U+0000-U+001F and U+007F-U+009F) but newline and tab.
+_DROPPED_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Characters that make a one-line name look like something else.
 _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
                         "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
@@ -129,7 +129,7 @@ def clean_multiline(text: str) -> str:
     if "\x00" in text:
         raise ValueError("must not contain NUL characters")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) != "Cc")
+    text = _DROPPED_CONTROLS.sub("", text)
     return unicodedata.normalize("NFC", text)
 
 
