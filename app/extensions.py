@@ -76,8 +76,8 @@ def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
     """BEGIN IMMEDIATE, trying for the write lock every 0.2 ms for up to the busy timeout.
 
     SQLite's own busy handler sleeps 1, 2, 5, 10 ... ms between tries, so a writer queued behind
-    a 2 ms transaction would idle 3 to 8 ms after the lock is free: half of what two workers
-    could post per second. Other statements keep the busy handler.
+    a 2 ms transaction would often idle several milliseconds after the lock is free, time in
+    which no post is written. Other statements keep the busy handler.
     """
     dbapi_connection.execute("PRAGMA busy_timeout=0")
     try:

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, literal_column
+from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func,
+                        literal_column)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -171,8 +172,8 @@ class Comment(db.Model):
     author: Mapped[User | None] = relationship(lazy="raise")
 
 
-# The duplicate check of every post (comments._is_duplicate): an author's comments with the same
-# start of body, newest last. Keyed on a prefix, not the body, to keep the index small; without
+# The duplicate check of every post (comments._is_duplicate): an author's comments by how their
+# body starts, then by time. Keyed on a prefix, not the body, to keep the index small; without
 # it the check read every comment the author wrote in the last minute.
 DUPLICATE_KEY_LENGTH = 64
 # Literals, not bound parameters: SQLite uses an expression index only for the very same expression.
