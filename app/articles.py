@@ -115,13 +115,6 @@ def save_new_article(article: Article) -> Article:
     return article
 
 
-def find_or_create_article(key: str, title: str | None, url: str | None,
-                           auto_create: bool, allowed_origins: list[str]) -> Article:
-    """``find_or_new_article``, saving a new article at once."""
-    article = find_or_new_article(key, title, url, auto_create, allowed_origins)
-    return article if article.id is not None else save_new_article(article)
-
-
 def save_article(key: str, fields: dict) -> tuple[Article, bool]:
     """Create or update the article ``key`` with the given fields; returns it and whether it is new."""
     article = get_article(key)

@@ -66,7 +66,8 @@ def _begin_sqlite(conn):
     # "database is locked" (SQLite cannot wait without risking deadlock).
     # Writers therefore take the write lock up front and wait for it.
     dbapi_connection = conn.connection.dbapi_connection
-    if has_request_context() and (request.method in ("GET", "HEAD", "OPTIONS") or g.get("read_phase")):
+    if has_request_context() and not g.get("write_phase") and (
+            request.method in ("GET", "HEAD", "OPTIONS") or g.get("read_phase")):
         dbapi_connection.execute("BEGIN")
     else:
         _begin_immediate(dbapi_connection)
@@ -112,3 +113,19 @@ def read_phase():
             db.session.commit()
     finally:
         g.read_phase = already
+
+
+@contextmanager
+def write_phase():
+    """For a read request that must write (the widget's first view creates its article).
+
+    Ends the request's read transaction and begins the next one with the write lock, so on
+    SQLite the write waits for other writers instead of failing to upgrade a stale read.
+    """
+    db.session.commit()
+    already = g.get("write_phase", False)
+    g.write_phase = True
+    try:
+        yield
+    finally:
+        g.write_phase = already

@@ -2,6 +2,7 @@
 import gzip
 import json
 import re
+import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -262,6 +263,26 @@ def test_unknown_article_is_created_from_an_allowed_page(app, client):
     with app.app_context():
         article = db.session.scalar(select(Article).where(Article.key == "new-one"))
         assert article.title == "A title with a break" and article.url == f"{ALLOWED_ORIGIN}/x"
+
+
+def test_creation_waits_for_a_concurrent_writer(app, client, make_article):
+    """The first view of an article writes from a GET: it must wait for the write lock, never fail
+    on a read snapshot another writer made stale (SQLite's "database is locked")."""
+    make_article("busy")
+    url = thread_url("waited-for", url=f"{ALLOWED_ORIGIN}/w")
+    with app.app_context():
+        other = db.engine.connect()
+        other.exec_driver_sql("UPDATE articles SET title = 'changed' WHERE key = 'busy'")  # holds the lock
+        released = threading.Timer(0.3, other.commit)
+        released.start()
+        try:
+            response = client.get(url)
+        finally:
+            released.join()
+            other.close()
+        assert response.status_code == 200
+        assert db.session.scalar(select(Article.title).where(Article.key == "busy")) == "changed"
+        assert db.session.scalar(select(func.count(Article.id)).where(Article.key == "waited-for")) == 1
 
 
 def test_our_own_demo_pages_may_create_articles(app, client):

@@ -10,7 +10,7 @@ from .. import articles, rules, threads
 from ..auth_session import caller, require_active_user
 from ..comments import prepare_body
 from ..errors import ApiError
-from ..extensions import db, limiter
+from ..extensions import db, limiter, write_phase
 from ..i18n import pick_language, table, translate
 from ..ratelimits import per_user
 from ..security import allowed_origins, content_security_policy
@@ -94,10 +94,13 @@ def thread():
         if not articles.KEY_RE.fullmatch(key):
             raise ApiError(404, "not_found", "No such article.")
         # Our own demo pages count as a host site, so /demo/<key> works without configuration.
-        article = articles.find_or_create_article(
+        article = articles.find_or_new_article(
             key, _one_line(request.args.get("title"), 300), _one_line(request.args.get("url"), 2000),
             current_app.config["AUTO_CREATE_ARTICLES"], _frame_origins())
-        db.session.commit()
+        if article.id is None:
+            with write_phase():
+                article = articles.save_new_article(article)
+                db.session.commit()
     except ApiError as error:
         page = render_template("embed/unavailable.html", error=error, theme=theme)
         return _frame_headers(current_app.make_response((page, error.status)))
