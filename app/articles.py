@@ -99,8 +99,8 @@ def find_or_new_article(key: str, title: str | None, url: str | None,
         raise validation_error({"url": reason})
     if origin_of(url) not in [o.lower() for o in allowed_origins]:
         raise not_found("No such article.")
-    return Article(key=key, title=(title or key)[:300], url=url, status="open", moderation="inherit",
-                   comment_count=0, version=0)
+    # Column defaults apply only on insert: set the two the checks before it read.
+    return Article(key=key, title=(title or key)[:300], url=url, status="open", moderation="inherit")
 
 
 def save_new_article(article: Article) -> Article:

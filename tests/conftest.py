@@ -5,6 +5,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
@@ -14,6 +15,7 @@ from app.models import Article, Role, User
 
 PASSWORD = "correct horse battery staple"
 ALLOWED_ORIGIN = "https://news.example"
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _postgres_database(base_url: str):
@@ -208,3 +210,26 @@ def login(app):
         return ApiClient(app.test_client(), user)
 
     return login
+
+
+@pytest.fixture
+def redis_client():
+    """The Redis server the rate-limit tests share; they fail, never skip, when it does not answer."""
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=3, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis does not answer at {REDIS_URL} ({exc}): start it (.ci/run does: "
+                    "redis-server --daemonize yes --port 6379) or set REDIS_URL.")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_key_prefix(redis_client):
+    """A prefix of our own for the limiter's keys, so other runs sharing this Redis never count with us."""
+    prefix = f"causerie-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    keys = list(redis_client.scan_iter(match=f"*{prefix}*", count=500))
+    if keys:
+        redis_client.delete(*keys)

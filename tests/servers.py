@@ -253,7 +253,26 @@ class AppServer:
 
 # -- HTTP helpers -------------------------------------------------------------------
 
-class Api:
+class HttpVerbs:
+    """get/post/put/patch/delete over the subclass's ``request(method, path, json=None, **kwargs)``."""
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        return self.request("POST", path, json, **kwargs)
+
+    def put(self, path, json=None, **kwargs):
+        return self.request("PUT", path, json, **kwargs)
+
+    def patch(self, path, json=None, **kwargs):
+        return self.request("PATCH", path, json, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+class Api(HttpVerbs):
     """A ``requests`` session against one server: bearer token, or cookie + CSRF token."""
 
     def __init__(self, base_url: str, token: str | None = None, timeout: float = REQUEST_TIMEOUT):
@@ -279,21 +298,6 @@ class Api:
             headers.setdefault("X-CSRF-Token", self.csrf)
         kwargs.setdefault("timeout", self.timeout)
         return self.session.request(method, self.base_url + path, json=json, headers=headers, **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path, json=None, **kwargs):
-        return self.request("POST", path, json, **kwargs)
-
-    def put(self, path, json=None, **kwargs):
-        return self.request("PUT", path, json, **kwargs)
-
-    def patch(self, path, json=None, **kwargs):
-        return self.request("PATCH", path, json, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self.request("DELETE", path, **kwargs)
 
     def fetch_csrf(self) -> str:
         response = self.get("/api/v1/auth/me")

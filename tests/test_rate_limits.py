@@ -2,22 +2,18 @@
 posting, editing, voting, flagging per user and per IP; registration, login failures and SSO per
 IP; the 429 JSON answer with Retry-After; moderators exempt; X-Forwarded-For ignored; memory storage
 by default and Redis when configured. (Failed logins per account are in test_auth.py.)"""
-import os
 import time
-import uuid
 
 import jwt
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from app import create_app
 from app.extensions import db, limiter
 from app.models import Comment, Flag, User, Vote
 
-from .conftest import PASSWORD, ApiClient
+from .conftest import PASSWORD, REDIS_URL, ApiClient
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 HOME_IP = "198.51.100.7"
 OTHER_IP = "203.0.113.9"
 
@@ -248,23 +244,8 @@ def test_memory_storage_by_default(limited, make_user, article):
     assert post(client_at(limited(RATELIMIT_POST="1 per minute"), user=alice), "three").status_code == 201
 
 
-@pytest.fixture
-def redis_prefix():
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=3, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis does not answer at {REDIS_URL} ({exc}): start it (.ci/run does) or set REDIS_URL")
-    prefix = f"causerie-test-{uuid.uuid4().hex[:12]}"
-    yield client, prefix
-    keys = list(client.scan_iter(match=f"*{prefix}*", count=500))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-def test_redis_storage_counts_in_redis(limited, make_user, article, redis_prefix):
-    client, prefix = redis_prefix
+def test_redis_storage_counts_in_redis(limited, make_user, article, redis_client, redis_key_prefix):
+    client, prefix = redis_client, redis_key_prefix
     settings = dict(RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix, RATELIMIT_POST="2 per minute")
     app = limited(**settings)
     assert type(limiter.storage).__name__ == "RedisStorage"

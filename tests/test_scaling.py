@@ -4,46 +4,18 @@ A comment posted through one is read through the other, a login made on one
 is valid on the other, and the rate limits are one shared budget. Redis must
 answer (CI starts it): when it does not, this test fails, it never skips.
 """
-import os
-import uuid
-
 import pytest
-import redis
 
+from .conftest import REDIS_URL
 from .servers import AppServer, login_user, register_user
 from .servers import fresh_database  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.slow
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-def redis_client():
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=3, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis does not answer at {REDIS_URL} ({exc}); the scaling test needs it: "
-                    "start it (.ci/run does: redis-server --daemonize yes --port 6379) or set REDIS_URL.")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def key_prefix(redis_client):
-    """A prefix of our own for the limiter's keys, so other runs sharing this Redis never count with us."""
-    prefix = f"causerie-test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    keys = list(redis_client.scan_iter(match=f"*{prefix}*", count=500))
-    if keys:
-        redis_client.delete(*keys)
-
-
 def test_two_servers_share_the_database_sessions_and_rate_limits(fresh_database, redis_client,
-                                                                  key_prefix, tmp_path):
+                                                                  redis_key_prefix, tmp_path):
     settings = dict(ratelimit_enabled=True, storage_uri=REDIS_URL, env={"RATELIMIT_POST": "5 per minute"},
-                    app_config={"RATELIMIT_KEY_PREFIX": key_prefix}, workers=2)
+                    app_config={"RATELIMIT_KEY_PREFIX": redis_key_prefix}, workers=2)
     with AppServer(fresh_database, migrate=True, log_dir=tmp_path / "a", **settings) as first, \
             AppServer(fresh_database, log_dir=tmp_path / "b", **settings) as second:
         assert first.port != second.port
@@ -84,5 +56,5 @@ def test_two_servers_share_the_database_sessions_and_rate_limits(fresh_database,
 
         assert alice.on(second.base_url).get(url).json()["total"] == 6
         # The counters live in Redis, under our prefix.
-        assert any(b"RATELIMIT_POST" in key for key in redis_client.scan_iter(match=f"*{key_prefix}*"))
+        assert any(b"RATELIMIT_POST" in key for key in redis_client.scan_iter(match=f"*{redis_key_prefix}*"))
         assert not first.tracebacks() and not second.tracebacks()

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.servers import HttpVerbs
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which this
@@ -47,7 +49,7 @@ def pytest_collection_modifyitems(config, items):
 
 # -- HTTP clients of the live server ---------------------------------------------------------
 
-class ApiSession:
+class ApiSession(HttpVerbs):
     """A ``requests`` session on the live server's /api/v1, either cookie-authenticated (sends
     the session's X-CSRF-Token on writes) or bearer-authenticated."""
 
@@ -70,21 +72,6 @@ class ApiSession:
             headers = {"X-CSRF-Token": self.csrf, **headers}
         return self.http.request(method, self.url(path), json=json, headers=headers,
                                  timeout=kwargs.pop("timeout", 30), **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path, json=None, **kwargs):
-        return self.request("POST", path, json, **kwargs)
-
-    def put(self, path, json=None, **kwargs):
-        return self.request("PUT", path, json, **kwargs)
-
-    def patch(self, path, json=None, **kwargs):
-        return self.request("PATCH", path, json, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self.request("DELETE", path, **kwargs)
 
     def cookies_for_browser(self) -> list[dict]:
         """This session's cookies in the form ``BrowserContext.add_cookies`` takes."""
