@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from . import articles, moderation, rules
 from .errors import ApiError, not_found, validation_error
-from .extensions import db
+from .extensions import db, run_core
 from .lifecycle import change_status, touch_article
 from .models import COMMENT_BODY_KEY, DUPLICATE_KEY_LENGTH, Article, Comment, Flag, Status, User, Vote
 from .sanitize import RenderError, is_blank, render_with_links
@@ -92,20 +93,20 @@ def save_post(article: Article, author: User, draft: Draft) -> Comment:
     if article.id is None:
         article = articles.save_new_article(article)
     # One post at a time per author (a double click): the author's row is the lock.
-    db.session.execute(_LOCK_AUTHOR, {"author_id": author.id})
+    run_core(_LOCK_AUTHOR, {"author_id": author.id})
     if _is_duplicate(author, article, draft.source):
         raise ApiError(409, "conflict", "You have just posted the same comment.")
 
     outcome, parent = draft.outcome, draft.parent
-    comment = Comment(
+    now = utcnow()
+    comment = _insert_comment(
         article_id=article.id, author_id=author.id, body=draft.source, body_html=draft.html,
         parent_id=parent.id if parent else None,
         root_id=(parent.root_id or parent.id) if parent else None,
         depth=parent.depth + 1 if parent else 0,
-        status=outcome.status,
+        status=outcome.status, created_at=now, decided_at=now, edited_at=None,
+        pinned=False, score=0, upvotes=0, downvotes=0, open_flags=0,
     )
-    db.session.add(comment)
-    db.session.flush()
     touch_article(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
     if outcome.action:
         moderation.record_event(outcome.action, actor=None, comment=comment, user_id=author.id,
@@ -136,11 +137,23 @@ _SAME_START = select(Comment.body).where(
     Comment.created_at > bindparam("since"), Comment.article_id == bindparam("article_id"))
 
 
+_INSERT_COMMENT = insert(Comment)
+
+
+def _insert_comment(**values) -> Comment:
+    """INSERT one comment (every column given) with Core, then hand the ORM the row it stored:
+    a unit-of-work flush of one new object costs three times the statement."""
+    comment = Comment(id=run_core(_INSERT_COMMENT, values).inserted_primary_key[0], **values)
+    make_transient_to_detached(comment)
+    db.session.add(comment)
+    return comment
+
+
 def _is_duplicate(author: User, article: Article, source: str) -> bool:
     """The same body by the same author on the same article within the last minute."""
-    bodies = db.session.scalars(_SAME_START, {
+    bodies = run_core(_SAME_START, {
         "author_id": author.id, "key": source[:DUPLICATE_KEY_LENGTH],
-        "since": utcnow() - DUPLICATE_WINDOW, "article_id": article.id}).all()
+        "since": utcnow() - DUPLICATE_WINDOW, "article_id": article.id}).scalars().all()
     return source in bodies
 
 

@@ -129,3 +129,12 @@ def write_phase():
         yield
     finally:
         g.write_phase = already
+
+
+def run_core(statement, params=None):
+    """Run a Core statement on the session's connection, inside its transaction.
+
+    For the statements every post runs: ``Session.execute`` adds ORM bookkeeping that costs
+    about twice the statement itself on SQLite (~90 us against ~30 us).
+    """
+    return db.session.connection().execute(statement, params)

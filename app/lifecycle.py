@@ -8,7 +8,7 @@ written back, so concurrent requests cannot lose an update.
 """
 from sqlalchemy import bindparam, update
 
-from .extensions import db
+from .extensions import db, run_core
 from .models import Article, Comment, Status
 from .timeutil import utcnow
 
@@ -23,7 +23,7 @@ _TOUCH = (update(Article).where(Article.id == bindparam("article_id"))
 def touch_article(article_id: int, comments: int = 0) -> None:
     """Record that the article's thread changed (see ``thread_cache.py``), and add ``comments``
     to its count in the same statement."""
-    db.session.execute(_TOUCH, {"article_id": article_id, "comments": comments})
+    run_core(_TOUCH, {"article_id": article_id, "comments": comments})
     loaded = db.session.identity_map.get(db.session.identity_key(Article, article_id))
     if loaded is not None:
         db.session.expire(loaded, ["version", "comment_count"])

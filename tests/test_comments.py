@@ -395,6 +395,42 @@ def test_reading_a_thread_costs_a_constant_number_of_queries(app, alice):
     assert walk == large
 
 
+def _post_statements(app, api, key, **fields):
+    """The SQL statements one POST of a comment runs (BEGIN and COMMIT not included)."""
+    from sqlalchemy import event
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+    api.get("/api/v1/auth/me")  # the CSRF token, fetched before counting
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = post(api, f"counted post on {key} {fields}", key=key, **fields)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 201, response.get_json()
+    return statements
+
+
+def test_posting_costs_a_fixed_number_of_statements(app, login, alice, make_article):
+    """Posting is cheap whatever the thread: no statement per ancestor, reply or comment."""
+    make_article(key="empty")
+    _seed_thread(app, "large", 2_000, first_id=3_000_000)
+    api = login(alice)
+    deep = None
+    for level in range(8):  # a reply eight levels down
+        fields = {"parent_id": deep} if deep else {}
+        deep = post(api, f"level {level}", key="large", **fields).get_json()["comment"]["id"]
+    top = _post_statements(app, api, "empty")
+    on_large = _post_statements(app, api, "large")
+    reply = _post_statements(app, api, "large", parent_id=deep)
+    assert len(on_large) == len(top)
+    assert len(reply) == len(top) + 1  # the parent
+    # caller's session, article, settings, author lock, duplicate check, insert, counters
+    assert len(top) <= 7, top
+
+
 def test_anonymous_pages_are_cached_until_the_thread_changes(app, login, alice, bob, mod, article):
     api, voter = login(alice), login(bob)
     first = post(api, "first").get_json()["comment"]["id"]
