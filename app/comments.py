@@ -13,7 +13,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from . import articles, moderation, rules
 from .errors import ApiError, not_found, validation_error
-from .extensions import db, run_core
+from .extensions import db
 from .lifecycle import change_status, touch_article
 from .models import COMMENT_BODY_KEY, DUPLICATE_KEY_LENGTH, Article, Comment, Flag, Status, User, Vote
 from .sanitize import RenderError, is_blank, render_with_links
@@ -89,17 +89,22 @@ def check_post(article: Article, author: User, raw_body: str, limits: Limits,
 
 
 def save_post(article: Article, author: User, draft: Draft) -> Comment:
-    """Store a checked comment: duplicate check, counters, moderation event (saves a new article too)."""
+    """Store a checked comment: duplicate check, counters, moderation event (saves a new article too).
+
+    Runs under the write lock, so its statements are Core ones on the session's connection (the
+    ORM's bookkeeping per statement would cost more than the statement and hold the lock longer).
+    """
     if article.id is None:
         article = articles.save_new_article(article)
+    connection = db.session.connection()
     # One post at a time per author (a double click): the author's row is the lock.
-    run_core(_LOCK_AUTHOR, {"author_id": author.id})
-    if _is_duplicate(author, article, draft.source):
+    connection.execute(_LOCK_AUTHOR, {"author_id": author.id})
+    if _is_duplicate(connection, author, article, draft.source):
         raise ApiError(409, "conflict", "You have just posted the same comment.")
 
     outcome, parent = draft.outcome, draft.parent
     now = utcnow()
-    comment = _insert_comment(
+    values = dict(
         article_id=article.id, author_id=author.id, body=draft.source, body_html=draft.html,
         parent_id=parent.id if parent else None,
         root_id=(parent.root_id or parent.id) if parent else None,
@@ -107,12 +112,16 @@ def save_post(article: Article, author: User, draft: Draft) -> Comment:
         status=outcome.status, created_at=now, decided_at=now, edited_at=None,
         pinned=False, score=0, upvotes=0, downvotes=0, open_flags=0,
     )
+    comment = Comment(id=connection.execute(_INSERT_COMMENT, values).inserted_primary_key[0],
+                      author=author, **values)
+    # The stored row, handed to the ORM as if just loaded: persistent, with nothing left to flush.
+    make_transient_to_detached(comment)
+    db.session.add(comment)
     touch_article(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
     if outcome.action:
         moderation.record_event(outcome.action, actor=None, comment=comment, user_id=author.id,
                                 from_status=None, to_status=outcome.status,
                                 reason="; ".join(outcome.reasons))
-    comment.author = author
     return comment
 
 
@@ -140,18 +149,9 @@ _SAME_START = select(Comment.body).where(
 _INSERT_COMMENT = insert(Comment)
 
 
-def _insert_comment(**values) -> Comment:
-    """INSERT one comment (every column given) with Core, then hand the ORM the row it stored:
-    a unit-of-work flush of one new object costs three times the statement."""
-    comment = Comment(id=run_core(_INSERT_COMMENT, values).inserted_primary_key[0], **values)
-    make_transient_to_detached(comment)
-    db.session.add(comment)
-    return comment
-
-
-def _is_duplicate(author: User, article: Article, source: str) -> bool:
+def _is_duplicate(connection, author: User, article: Article, source: str) -> bool:
     """The same body by the same author on the same article within the last minute."""
-    bodies = run_core(_SAME_START, {
+    bodies = connection.execute(_SAME_START, {
         "author_id": author.id, "key": source[:DUPLICATE_KEY_LENGTH],
         "since": utcnow() - DUPLICATE_WINDOW, "article_id": article.id}).scalars().all()
     return source in bodies
