@@ -395,6 +395,17 @@ def test_demo_command_is_idempotent(app, runner, client):
     assert 'data-url="http://127.0.0.1:5000/"' in html
 
 
+def test_demo_article_follows_the_address_it_is_served_at(app, runner, client):
+    """`make run PORT=8080` after a first `make run`: the demo article moves, nothing is added."""
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    counts = _snapshot(app)
+    moved = runner.invoke(args=["demo", "--url", "http://127.0.0.1:8080/"])
+    assert moved.exit_code == 0, moved.output
+    assert "Demo article: http://127.0.0.1:8080/" in moved.output
+    assert _snapshot(app) == counts
+    assert 'data-url="http://127.0.0.1:8080/"' in client.get("/").get_data(as_text=True)
+
+
 def test_demo_accounts_can_log_in(app, runner, login):
     runner.invoke(args=["demo"])
     api = login()
