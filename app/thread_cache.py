@@ -15,12 +15,27 @@ MAX_ENTRIES = 512
 
 
 class PageCache:
-    """A small thread-safe LRU of serialized pages."""
+    """A small thread-safe LRU of serialized pages, bounded in entries and in bytes.
 
-    def __init__(self, max_entries: int = MAX_ENTRIES):
+    The byte bound matters: a page of a large thread with many replies runs to hundreds of KiB,
+    and anyone can ask for many different pages (sort, limit, replies, cursor), so entries alone
+    would let a reader grow every worker by hundreds of MiB. A page over a quarter of the budget
+    is served but not kept.
+    """
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = 32 * 1024 * 1024):
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._pages: OrderedDict[tuple, bytes] = OrderedDict()
+        self._bytes = 0
         self._lock = Lock()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
 
     def get(self, key: tuple) -> bytes | None:
         with self._lock:
@@ -30,13 +45,23 @@ class PageCache:
             return page
 
     def put(self, key: tuple, page: bytes) -> None:
+        if len(page) > self.max_bytes // 4:
+            return
         with self._lock:
+            old = self._pages.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old)
             self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.max_entries:
-                self._pages.popitem(last=False)
+            self._bytes += len(page)
+            while len(self._pages) > self.max_entries or self._bytes > self.max_bytes:
+                _, evicted = self._pages.popitem(last=False)
+                self._bytes -= len(evicted)
 
 
 def pages() -> PageCache:
     """This application's cache (one per app, so separate apps never share pages)."""
-    return current_app.extensions.setdefault("causerie_thread_pages", PageCache())
+    cache = current_app.extensions.get("causerie_thread_pages")
+    if cache is None:
+        cache = current_app.extensions.setdefault(
+            "causerie_thread_pages", PageCache(max_bytes=current_app.config["THREAD_CACHE_BYTES"]))
+    return cache
