@@ -138,15 +138,13 @@ def _readable(comment: Comment, user: User) -> bool:
 
 # Statements of every post, built once (building a select costs more than running it on SQLite).
 _LOCK_AUTHOR = select(User.id).where(User.id == bindparam("author_id")).with_for_update()
+_INSERT_COMMENT = insert(Comment)
 # Bodies by the same author on the same article in the last minute that start the same way: the
 # index ix_comments_author_body finds them directly (bodies are compared here: with the body in
 # the WHERE clause SQLite's planner falls back to the author's whole last minute).
 _SAME_START = select(Comment.body).where(
     Comment.author_id == bindparam("author_id"), COMMENT_BODY_KEY == bindparam("key"),
     Comment.created_at > bindparam("since"), Comment.article_id == bindparam("article_id"))
-
-
-_INSERT_COMMENT = insert(Comment)
 
 
 def _is_duplicate(connection, author: User, article: Article, source: str) -> bool:

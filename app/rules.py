@@ -77,24 +77,12 @@ def effective_settings() -> dict:
     """The stored settings row (id 1), its NULL columns falling back to config."""
     row = run_core(_SETTINGS_ROW).first()
     config = current_app.config
-    stored = tuple(map(_hashable, row)) if row is not None else (None,) * len(SETTING_FIELDS)
-    defaults = tuple(_hashable(config.get(_CONFIG_NAMES[name])) for name in SETTING_FIELDS)
-    # A copy: callers may change what they are given, never the cached settings.
-    return {name: list(value) if isinstance(value, tuple) else value
-            for name, value in _parse_settings(stored, defaults).items()}
-
-
-def _hashable(value):
-    return tuple(value) if isinstance(value, list) else value
-
-
-@lru_cache(maxsize=32)
-def _parse_settings(stored: tuple, defaults: tuple) -> dict:
-    """Settings from the stored row's values and config's (every post reads them: parsed once)."""
-    settings = {name: value if value is not None else default
-                for name, value, default in zip(SETTING_FIELDS, stored, defaults)}
-    settings["banned_words"] = tuple(_word_list(settings["banned_words"]))
-    settings["suspect_words"] = tuple(_word_list(settings["suspect_words"]))
+    settings = {}
+    for name in SETTING_FIELDS:
+        value = getattr(row, name) if row is not None else None
+        settings[name] = value if value is not None else config.get(_CONFIG_NAMES[name])
+    settings["banned_words"] = _word_list(settings["banned_words"])
+    settings["suspect_words"] = _word_list(settings["suspect_words"])
     for name in ("trusted_after", "max_links", "flag_threshold", "edit_window_minutes"):
         settings[name] = int(settings[name])
     if settings["premoderation"] not in PREMODERATION_MODES:

@@ -62,6 +62,6 @@ def pages() -> PageCache:
     """This application's cache (one per app, so separate apps never share pages)."""
     cache = current_app.extensions.get("causerie_thread_pages")
     if cache is None:
-        cache = current_app.extensions.setdefault(
-            "causerie_thread_pages", PageCache(max_bytes=current_app.config["THREAD_CACHE_BYTES"]))
+        cache = PageCache(max_bytes=current_app.config["THREAD_CACHE_BYTES"])
+        current_app.extensions["causerie_thread_pages"] = cache
     return cache
