@@ -23,7 +23,6 @@ def limit(setting: str, per: str = "user"):
                          exempt_when=staff_exempt, scope=f"{setting}:{per}")
 
 
-
 def public_read(view):
     """Marks a public read (threads, comments, counts): never throttled, so a reader behind a busy
     NAT or a newsroom's proxy never loses the discussion (anonymous pages are served from cache)."""
