@@ -56,7 +56,7 @@ migrate: venv
 # The demo command arrives with the widget; until then run skips it quietly.
 run: migrate
 	@if $(FLASK) demo --help >/dev/null 2>&1; then $(FLASK) demo --url http://$(HOST):$(PORT)/; else echo "(no demo command yet: skipping the demo data)"; fi
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	PUBLIC_URL=$${PUBLIC_URL:-http://$(HOST):$(PORT)} $(FLASK) run --host $(HOST) --port $(PORT)
 
 # The browser tests drive Debian's chromium; a downloaded browser (playwright install) is never used.
 chromium:

@@ -124,3 +124,9 @@ else:
 # Load the application in each worker (not the master): every worker opens
 # its own database connections, and a code reload needs no master restart.
 preload_app = False
+
+
+def on_starting(server):
+    # The app (loaded in each worker) warns at start-up when several workers would each keep
+    # their own rate-limit counters (RATELIMIT_STORAGE_URI=memory://): it needs the count.
+    os.environ["CAUSERIE_GUNICORN_WORKERS"] = str(server.cfg.workers)

@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
+    limiter._key_prefix = ""  # Flask-Limiter would keep the first app's RATELIMIT_KEY_PREFIX for every later one
     limiter.init_app(app)
     errors.init_app(app)
 
@@ -33,7 +34,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .cli import register_commands
     register_commands(app)
+    _warn_if_limits_are_per_worker(app)
     return app
+
+
+def _warn_if_limits_are_per_worker(app: Flask) -> None:
+    """Several gunicorn workers on memory:// each count alone: every limit, log-in failures included,
+    is that many times looser (gunicorn.conf.py tells the workers how many they are)."""
+    workers = os.environ.get("CAUSERIE_GUNICORN_WORKERS", "")
+    workers = int(workers) if workers.isdigit() else 1
+    if workers > 1 and app.config["RATELIMIT_ENABLED"] and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        app.logger.warning(
+            "WARNING: %d gunicorn workers keep rate limits in RATELIMIT_STORAGE_URI=memory://: each worker "
+            "counts alone, so every limit (failed log-ins included) is %d times looser. "
+            "Set RATELIMIT_STORAGE_URI=redis://host:6379/0.", workers, workers)
 
 
 def _configure(app: Flask, test_config: dict | None) -> None:

@@ -3,20 +3,26 @@
 Operations flush and never commit; the view commits once.
 """
 import hashlib
+import logging
 import re
 import secrets
+import sqlite3
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import jwt
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.exc import IntegrityError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import identities, names
 from .errors import ApiError, not_found, validation_error
-from .extensions import db
-from .models import ApiToken, LoginSession, Role, User
+from .extensions import WRITE_LOCK_OPTION, db
+from .lifecycle import touch_article
+from .models import ApiToken, Comment, LoginSession, Role, User
 from .timeutil import utcnow
+from .validation import clean_line
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.\-]{3,32}")
 MIN_PASSWORD = 10
@@ -54,13 +60,82 @@ def email_key(email: str) -> str:
     return email.lower()
 
 
-def check_username(username: str) -> str | None:
-    """Why ``username`` cannot be used, or None."""
+def check_username(username: str, staff: bool = False) -> str | None:
+    """Why ``username`` cannot be used (``staff``: by a moderator or admin), or None."""
     if not USERNAME_RE.fullmatch(username):
         return "must be 3 to 32 characters from A-Z a-z 0-9 _ . -"
     if username_key(username).strip("._-") in RESERVED_USERNAMES:
         return "is reserved"
+    if not any(ch.isalnum() for ch in username):
+        return "must contain a letter or a digit"
+    if not staff and names.looks_like_staff(username):
+        return "looks like a staff name"
     return None
+
+
+def normalize_email(email: str) -> str:
+    """The address as stored (domain lower-cased, IDNA); ValueError saying why it is not one."""
+    if len(email) > 254:
+        raise ValueError("must be at most 254 characters")
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"is not a valid e-mail address: {exc}") from None
+
+
+def clean_display_name(name: str, staff: bool = False) -> str:
+    """The name as shown (NFC, trimmed); ValueError saying why it cannot be shown."""
+    name = clean_line(name)
+    if not 1 <= len(name) <= 64:
+        raise ValueError("must be 1 to 64 characters")
+    if reason := names.display_name_problem(name):
+        raise ValueError(reason)
+    if not staff and names.looks_like_staff(name):
+        raise ValueError("looks like a staff name")
+    return name
+
+
+def _lookalikes(fields: dict[str, str], except_username: str | None = None) -> dict[str, str]:
+    """The fields whose value looks like another account's username or display name (one query)."""
+    skeletons = {field: names.skeleton(value) for field, value in fields.items()}
+    wanted = {value for value in skeletons.values() if value}
+    if not wanted:
+        return {}
+    query = select(User.name_skeleton, User.display_skeleton).where(
+        or_(User.name_skeleton.in_(wanted), User.display_skeleton.in_(wanted))).limit(20)
+    if except_username is not None:  # the very same username is a 409, not a look-alike
+        query = query.where(User.username_key != username_key(except_username))
+    taken = {value for row in db.session.execute(query) for value in row}
+    return {field: "looks too much like another user's name"
+            for field, value in skeletons.items() if value and value in taken}
+
+
+def _refusal(clean, *args) -> str | None:
+    """Why ``clean(*args)`` refuses its value, or None."""
+    try:
+        clean(*args)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def registration_problems(username: str | None, email: str | None, password: str | None,
+                          display_name: str | None, staff: bool = False) -> dict[str, str]:
+    """Every reason the fields cannot make an account, by field, all found at once (None: not given)."""
+    username = username.strip() if username is not None else None
+    problems = {}
+    if username is not None and (reason := check_username(username, staff)):
+        problems["username"] = reason
+    if email is not None and (reason := _refusal(normalize_email, email)):
+        problems["email"] = reason
+    if password is not None and (reason := check_password(password, username or "", email or "")):
+        problems["password"] = reason
+    if display_name is not None and (reason := _refusal(clean_display_name, display_name, staff)):
+        problems["display_name"] = reason
+    names_shown = {field: value for field, value in (("username", username), ("display_name", display_name))
+                   if value is not None and field not in problems}
+    problems.update(_lookalikes(names_shown, except_username=username))
+    return problems
 
 
 def check_password(password: str, username: str = "", email: str = "") -> str | None:
@@ -82,14 +157,13 @@ def set_password(user: User, password: str, method: str) -> None:
 
 def register(username: str, email: str, password: str, display_name: str | None,
              hash_method: str, role: Role = Role.READER) -> User:
-    """Create an account. Raises 422 on invalid fields and 409 when the name or e-mail is taken."""
-    problems = {}
-    if reason := check_username(username):
-        problems["username"] = reason
-    if reason := check_password(password, username, email):
-        problems["password"] = reason
-    if problems:
+    """Create an account. Raises 422 naming every invalid field, 409 when the name or e-mail is taken."""
+    username = username.strip()
+    staff = Role(role) != Role.READER
+    if problems := registration_problems(username, email, password, display_name, staff):
         raise validation_error(problems)
+    email = normalize_email(email)
+    display_name = clean_display_name(display_name, staff) if display_name is not None else username
     taken = db.session.scalar(
         select(User.id).where(
             (User.username_key == username_key(username)) | (User.email_key == email_key(email))
@@ -98,7 +172,7 @@ def register(username: str, email: str, password: str, display_name: str | None,
     if taken:
         raise ApiError(409, "conflict", "That username or e-mail address is already registered.")
     user = User(username=username, username_key=username_key(username), email=email,
-                email_key=email_key(email), display_name=display_name or username, role=role)
+                email_key=email_key(email), display_name=display_name, role=role)
     set_password(user, password, hash_method)
     db.session.add(user)
     try:
@@ -106,17 +180,30 @@ def register(username: str, email: str, password: str, display_name: str | None,
             db.session.flush()
     except IntegrityError:
         raise ApiError(409, "conflict", "That username or e-mail address is already registered.") from None
+    identities.inherit_ban(user)
     return user
 
 
-def authenticate(login: str, password: str) -> User | None:
-    """The user whose username or e-mail is ``login`` and whose password matches, else None."""
+def login_key(login: str) -> str:
+    """What a typed login is compared as: trimmed, NFC, any case."""
+    return unicodedata.normalize("NFC", login.strip()).casefold()
+
+
+def find_account(login: str) -> User | None:
+    """The account whose username or e-mail address is ``login`` (any case), or None."""
     login = unicodedata.normalize("NFC", login.strip())
+    if "\x00" in login:
+        return None  # no name holds NUL, and PostgreSQL refuses it in a query
     if "@" in login:
         where = User.email_key == email_key(login)
     else:
         where = User.username_key == username_key(login)
-    user = db.session.scalar(select(User).where(where))
+    return db.session.scalar(select(User).where(where))
+
+
+def authenticate(login: str, password: str) -> User | None:
+    """The user whose username or e-mail is ``login`` and whose password matches, else None."""
+    user = find_account(login)
     password = normalize_password(password)
     if user is None or user.password_hash is None:
         check_password_hash(_DUMMY_HASH, password)
@@ -161,20 +248,58 @@ def end_all_sessions(user: User) -> None:
 
 # -- API tokens -------------------------------------------------------------
 
-def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+MAX_TOKEN_DAYS = 3650
+# A token's last use is written at most this often, so bearer reads do not each write a row.
+TOKEN_USE_PRECISION = timedelta(seconds=60)
+
+
+def create_token(user: User, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
     raw = "cz_" + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=hash_secret(raw))
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    token = ApiToken(user_id=user.id, name=name, token_hash=hash_secret(raw), expires_at=expires_at)
     db.session.add(token)
     db.session.flush()
     return token, raw
 
 
-_USER_FOR_TOKEN = (select(User).join(ApiToken, ApiToken.user_id == User.id)
-                   .where(ApiToken.token_hash == bindparam("token_hash")))
+def list_tokens(user: User) -> list[ApiToken]:
+    """The user's tokens, newest first (expired ones included, so they can be seen and deleted)."""
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
-def user_for_token(raw: str) -> User | None:
-    return db.session.scalar(_USER_FOR_TOKEN, {"token_hash": hash_secret(raw)})
+_TOKEN_IN_FORCE = (select(User, ApiToken.id, ApiToken.last_used_at)
+                   .join(ApiToken, ApiToken.user_id == User.id)
+                   .where(ApiToken.token_hash == bindparam("token_hash"),
+                          or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now"))))
+
+
+def find_token(raw: str):
+    """The row (User, id, last_used_at) of the unexpired token ``raw``, or None."""
+    return db.session.execute(_TOKEN_IN_FORCE, {"token_hash": hash_secret(raw), "now": utcnow()}).one_or_none()
+
+
+def record_token_use(token_id: int, last_used_at: datetime | None) -> None:
+    """Keep ``last_used_at`` to the minute, in a short transaction of its own.
+
+    A side connection that takes the write lock up front, so a read request's transaction is never
+    upgraded (SQLite); failing to record it is logged, never the request's failure.
+    """
+    now = utcnow()
+    stale = now - TOKEN_USE_PRECISION
+    if last_used_at is not None and last_used_at > stale:
+        return
+    table = ApiToken.__table__
+    try:
+        with db.engine.execution_options(**{WRITE_LOCK_OPTION: True}).begin() as conn:
+            conn.execute(update(table).values(last_used_at=now).where(
+                table.c.id == token_id, or_(table.c.last_used_at.is_(None), table.c.last_used_at <= stale)))
+    except (SQLAlchemyError, sqlite3.Error):  # SQLite's BEGIN IMMEDIATE runs in an event hook, unwrapped
+        logging.getLogger(__name__).warning("could not record the use of API token %s", token_id, exc_info=True)
+
+
+def end_all_tokens(user: User) -> None:
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
 def revoke_token(user: User, token_id: int) -> None:
@@ -187,16 +312,39 @@ def revoke_token(user: User, token_id: int) -> None:
 
 # -- roles ----------------------------------------------------------------------
 
+def ensure_admin_remains(leaving: User) -> None:
+    """409 when ``leaving`` is the last admin (demoted or deleted).
+
+    The admins' rows stay locked until the transaction ends, so two admins demoting each other
+    at once are serialized and the second sees the first's change (SQLite has one writer anyway).
+    """
+    admins = db.session.scalars(select(User.id).where(User.role == Role.ADMIN)
+                                .order_by(User.id).with_for_update()).all()
+    if leaving.id in admins and len(admins) == 1:
+        raise ApiError(409, "conflict", "This is the last administrator; make another one first.")
+
+
 def set_role(user_id: int, role: str) -> User:
     user = db.session.get(User, user_id)
     if user is None:
         raise not_found("No such user.")
+    if Role(role) != Role.ADMIN:
+        ensure_admin_remains(user)
+    was_staff = user.is_moderator
     user.role = Role(role)
+    if user.is_moderator != was_staff:  # the staff badge on their comments: cached pages must go
+        for article_id in sorted(db.session.scalars(
+                select(Comment.article_id).where(Comment.author_id == user.id).distinct())):
+            touch_article(article_id)
     db.session.flush()
     return user
 
 
 # -- single sign-on ---------------------------------------------------------------
+
+# Longest life of a sign-on token (exp after iat, or after now without iat): a leaked one dies soon.
+SSO_MAX_LIFETIME = timedelta(hours=24)
+
 
 def sso_login(token: str, secret: str) -> User:
     """The host site's user named by a signed HS256 token, created on first use."""
@@ -207,33 +355,45 @@ def sso_login(token: str, secret: str) -> User:
                             options={"require": ["exp", "sub"]}, leeway=10)
     except jwt.PyJWTError:
         raise ApiError(401, "unauthorized", "The sign-on token is invalid or expired.") from None
-    sub = str(claims.get("sub", ""))[:255]
-    if not sub:
-        raise ApiError(401, "unauthorized", "The sign-on token names no user.")
+    sub = _sso_subject(claims)
+    _check_sso_lifetime(claims)
     user = db.session.scalar(select(User).where(User.sso_sub == sub))
     if user is not None:
         return user
-    wanted = re.sub(r"[^A-Za-z0-9_.\-]", "", str(claims.get("username") or ""))[:28] or "reader"
+    wanted = re.sub(r"[^A-Za-z0-9_.\-]", "", str(claims.get("username") or ""))[:28]
     if len(wanted) < 3:
         wanted = (wanted + "___")[:3]
-    username = _free_username(wanted)
-    email = claims.get("email")
-    email = email if isinstance(email, str) and "@" in email and len(email) <= 254 else None
-    if email and db.session.scalar(select(User.id).where(User.email_key == email_key(email))):
-        email = None  # an existing local account keeps its address; never merge on e-mail alone
-    name = claims.get("name") if isinstance(claims.get("name"), str) else None
-    user = User(username=username, username_key=username_key(username), email=email,
-                email_key=email_key(email) if email else None,
-                display_name=(_clean_name(name) or username), sso_sub=sub)
+    username = _free_username(wanted if not check_username(wanted) else "reader")
+    # The address is kept to write to them but claims nothing (no email_key): a local account may
+    # still register it, and logging in by e-mail never reaches this account.
+    user = User(username=username, username_key=username_key(username), email=_sso_email(claims.get("email")),
+                email_key=None, display_name=(_sso_display_name(claims.get("name")) or username), sso_sub=sub)
     db.session.add(user)
     db.session.flush()
+    identities.inherit_ban(user)
     return user
 
 
+def _sso_subject(claims: dict) -> str:
+    """The host's user id; 401 when it is empty or too long (never cut: two ids would share an account)."""
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > 255 or "\x00" in sub:
+        raise ApiError(401, "unauthorized", "The sign-on token names no valid user.")
+    return sub
+
+
+def _check_sso_lifetime(claims: dict) -> None:
+    """401 for a token valid longer than SSO_MAX_LIFETIME (PyJWT checked that exp and iat are numbers)."""
+    start = int(claims["iat"]) if "iat" in claims else utcnow().timestamp()
+    if int(claims["exp"]) - start > SSO_MAX_LIFETIME.total_seconds():
+        raise ApiError(401, "unauthorized", "The sign-on token lives too long (at most 24 hours).")
+
+
 def _free_username(wanted: str) -> str:
+    """``wanted``, or it with a number: a valid username no one has or looks like."""
     candidate = wanted
     suffix = 1
-    while check_username(candidate) or db.session.scalar(
+    while check_username(candidate) or _lookalikes({"username": candidate}) or db.session.scalar(
         select(User.id).where(User.username_key == username_key(candidate))
     ):
         suffix += 1
@@ -241,11 +401,19 @@ def _free_username(wanted: str) -> str:
     return candidate
 
 
-def _clean_name(name: str | None) -> str | None:
-    from .validation import clean_line
-    if not name:
+def _sso_display_name(name) -> str | None:
+    """The ``name`` claim when it is fit to show, else None (the username is shown instead)."""
+    if not isinstance(name, str):
         return None
     try:
-        return clean_line(name)[:64] or None
+        name = clean_display_name(clean_line(name)[:64])
+    except ValueError:
+        return None
+    return None if _lookalikes({"display_name": name}) else name
+
+
+def _sso_email(email) -> str | None:
+    try:
+        return normalize_email(email) if isinstance(email, str) else None
     except ValueError:
         return None

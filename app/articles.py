@@ -4,8 +4,9 @@ from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .errors import not_found, validation_error
 from .extensions import db, run_core
@@ -85,10 +86,11 @@ def origin_of(url: str) -> str:
 
 
 def find_or_new_article(key: str, title: str | None, url: str | None,
-                        auto_create: bool, allowed_origins: list[str]) -> Article:
+                        auto_create: bool, allowed_origins: list[str], seen_on_page: bool = False) -> Article:
     """The article ``key``, or a new one not yet saved (``id`` None) when the host page's url is on
     an allowed origin; only reads. An unknown key is 404 unless creation is allowed; a malformed
-    url is 422. ``save_new_article`` saves a new one.
+    url is 422. ``save_new_article`` saves a new one; its title and url are provisional unless
+    ``seen_on_page`` (see ``on_host_page``).
     """
     article = get_article(key)
     if article is not None:
@@ -99,8 +101,40 @@ def find_or_new_article(key: str, title: str | None, url: str | None,
         raise validation_error({"url": reason})
     if origin_of(url) not in [o.lower() for o in allowed_origins]:
         raise not_found("No such article.")
-    # Column defaults apply only on insert: set the two the checks before it read.
-    return Article(key=key, title=(title or key)[:300], url=url, status="open", moderation="inherit")
+    # Column defaults apply only on insert: set the ones the checks before it read.
+    return Article(key=key, title=(title or key)[:300], url=url, status="open", moderation="inherit",
+                   meta_source="page" if seen_on_page else "view")
+
+
+def on_host_page(url: str | None, referer: str | None, allowed_origins: list[str]) -> bool:
+    """Whether a view of the thread comes from the page ``url`` names, as its browser tells it: a
+    frame's Referer is the host page (or only its origin, under the default Referrer-Policy).
+    A script can forge it; a browser on another site cannot."""
+    if not url or not referer or check_url(url) or check_url(referer):
+        return False
+    origin = origin_of(url)
+    return origin == origin_of(referer) and origin in [o.lower() for o in allowed_origins]
+
+
+def is_provisional(article: Article) -> bool:
+    """Whether the title and url are a first view's guess, still to be corrected by the host page."""
+    return article.meta_source == "view"
+
+
+def correct_provisional(article: Article, title: str | None, url: str | None, seen_on_page: bool) -> bool:
+    """Replace the title and url a first view guessed with the host page's own, once; never those
+    an admin set. Costs nothing (no query) unless there is something to correct. True if it did."""
+    if not seen_on_page or not is_provisional(article):
+        return False
+    values = {"title": (title or article.key)[:300], "url": url, "meta_source": "page"}
+    # Guarded in SQL: an admin's PUT that lands meanwhile wins.
+    done = db.session.execute(
+        update(Article).where(Article.id == article.id, Article.meta_source == "view").values(**values)
+        .execution_options(synchronize_session=False)).rowcount
+    if done:
+        for name, value in values.items():
+            set_committed_value(article, name, value)
+    return bool(done)
 
 
 def save_new_article(article: Article) -> Article:
@@ -130,6 +164,8 @@ def update_article(article: Article, fields: dict) -> Article:
     for name in ("title", "url", "status", "moderation"):
         if fields.get(name) is not None:
             setattr(article, name, fields[name])
+    if fields.get("title") is not None or fields.get("url") is not None:
+        article.meta_source = "admin"  # views never change them again
     db.session.flush()
     return article
 

@@ -46,10 +46,16 @@ def _load_from_bearer(_request) -> User | None:
     raw = _bearer()
     if raw is None:
         return None
-    user = accounts.user_for_token(raw)
-    if user is None:
-        raise ApiError(401, "unauthorized", "The bearer token is invalid or revoked.")
-    return user
+    found = accounts.find_token(raw)
+    if found is None:
+        raise ApiError(401, "unauthorized", "The bearer token is invalid, expired or revoked.")
+    accounts.record_token_use(found.id, found.last_used_at)
+    return found.User
+
+
+def by_bearer_token() -> bool:
+    """Whether the caller authenticates with a bearer token (which then decides alone)."""
+    return "Authorization" in request.headers
 
 
 @login_manager.unauthorized_handler
@@ -101,26 +107,54 @@ def require_user() -> User:
     return user
 
 
-def require_active_user() -> User:
-    """A logged-in user who is not banned: the guard of every write a reader makes."""
-    user = require_user()
+def refuse_banned(user: User) -> None:
     if user.is_banned():
         raise ApiError(403, "banned", "Your account is suspended.")
+
+
+def require_active_user() -> User:
+    """A logged-in user who is not banned: the guard of every write."""
+    user = require_user()
+    refuse_banned(user)
     return user
 
 
 def require_moderator() -> User:
-    user = require_user()
+    """A moderator or admin who is not banned: a ban takes every moderation power, reads included."""
+    user = require_active_user()
     if not user.is_moderator:
         raise ApiError(403, "forbidden", "This needs a moderator.")
     return user
 
 
 def require_admin() -> User:
-    user = require_user()
+    user = require_active_user()
     if not user.is_admin:
         raise ApiError(403, "forbidden", "This needs an administrator.")
     return user
+
+
+# Writes a banned account may still make: ending its own access, or signing in afresh.
+ALLOWED_WHILE_BANNED = {
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/logout-everywhere"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/sso"),
+    ("DELETE", "/api/v1/auth/tokens/<id:token_id>"),
+    ("DELETE", "/api/v1/me"),
+}
+
+
+def refuse_banned_writes() -> None:
+    """Every write of a banned caller is 403 banned, whatever its route forgets to check."""
+    if request.method not in UNSAFE_METHODS or request.url_rule is None or not _has_credentials():
+        return
+    if (request.method, request.url_rule.rule) in ALLOWED_WHILE_BANNED:
+        return
+    user = caller()
+    if user is not None:
+        refuse_banned(user)
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):
@@ -137,6 +171,7 @@ def init_app(app) -> None:
     login_manager.session_protection = None  # sessions are server-side rows; see accounts.start_session
     app.before_request(_authenticate)
     app.before_request(check_csrf)
+    app.before_request(refuse_banned_writes)
 
 
 def _authenticate() -> None:

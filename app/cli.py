@@ -7,7 +7,9 @@ from sqlalchemy import select
 from . import accounts
 from .errors import ApiError
 from .extensions import db
+from .lifecycle import touch_article
 from .models import Comment, Role
+from .sanitize import RenderError, render_stored
 
 users = AppGroup("users", help="Manage accounts.")
 
@@ -31,12 +33,32 @@ def create_user(username, email, password, role, display_name):
     click.echo(f"Created {user.role} {user.username} (id {user.id}).")
 
 
+def _rerender_batch(batch: list[Comment]) -> tuple[int, list[int]]:
+    """Store the new HTML of the comments whose rendering changed and bump their articles' versions
+    (so every worker's cached thread pages go stale); returns (changed, ids that failed to render)."""
+    changed, failed, articles = 0, [], set()
+    for comment in batch:
+        try:
+            html = render_stored(comment.body)[0]
+        except RenderError:
+            failed.append(comment.id)  # keeps its old HTML rather than stopping the whole run
+            continue
+        if html != comment.body_html:
+            comment.body_html = html
+            articles.add(comment.article_id)
+            changed += 1
+    for article_id in sorted(articles):  # a fixed order, so concurrent writers cannot deadlock with us
+        touch_article(article_id)
+    db.session.flush()
+    return changed, failed
+
+
 @click.command("rerender")
 @with_appcontext
 def rerender():
-    """Render every comment's HTML again from its Markdown source."""
-    from .sanitize import render
-    count = 0
+    """Render every comment's HTML again from its Markdown source (after an allowlist change)."""
+    count = changed = 0
+    failed: list[int] = []
     last_id = 0
     while True:
         batch = db.session.scalars(
@@ -44,12 +66,14 @@ def rerender():
         ).all()
         if not batch:
             break
-        for comment in batch:
-            comment.body_html = render(comment.body)
-            count += 1
+        batch_changed, batch_failed = _rerender_batch(batch)
+        count, changed = count + len(batch), changed + batch_changed
+        failed += batch_failed
         last_id = batch[-1].id
-        db.session.commit()
-    click.echo(f"Rendered {count} comments.")
+        db.session.commit()  # the new HTML and the version bumps together
+    click.echo(f"Rendered {count} comments; {changed} changed.")
+    if failed:
+        click.echo(f"Kept the old HTML of {len(failed)} that no longer render: ids {failed[:20]}", err=True)
 
 
 def register_commands(app) -> None:

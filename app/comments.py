@@ -15,8 +15,8 @@ from . import articles, moderation, rules
 from .errors import ApiError, not_found, validation_error
 from .extensions import db
 from .lifecycle import change_status, touch_article
-from .models import COMMENT_BODY_KEY, DUPLICATE_KEY_LENGTH, Article, Comment, Flag, Status, User, Vote
-from .sanitize import RenderError, is_blank, render_with_links
+from .models import Article, Comment, Flag, Status, User, Vote
+from .sanitize import RenderError, is_blank, render_stored, text_key
 from .threads import find_visible
 from .timeutil import utcnow
 from .validation import clean_multiline
@@ -49,12 +49,12 @@ def prepare_body(raw: str, max_length: int) -> tuple[str, str, int]:
     if len(source) > max_length:
         raise validation_error({"body": f"must be at most {max_length} characters"})
     try:
-        html, links = render_with_links(source)
+        html, links = render_stored(source)
     except RenderError:
         raise validation_error({"body": "cannot be rendered; simplify its formatting"}) from None
     if is_blank(html):
         raise validation_error({"body": "must contain visible text"})
-    return source, html.strip(), links
+    return source, html, links
 
 
 class Draft(NamedTuple):
@@ -64,6 +64,7 @@ class Draft(NamedTuple):
     links: int
     parent: Comment | None
     outcome: rules.Outcome
+    text_key: str  # sanitize.text_key(html), for the duplicate check
 
 
 def check_post(article: Article, author: User, raw_body: str, limits: Limits,
@@ -85,7 +86,7 @@ def check_post(article: Article, author: User, raw_body: str, limits: Limits,
         if parent.depth + 1 > limits.max_depth:
             raise validation_error({"parent_id": f"replies nest at most {limits.max_depth} levels deep"})
     outcome = rules.evaluate(author, article, source, links, rules.effective_settings())
-    return Draft(source, html, links, parent, outcome)
+    return Draft(source, html, links, parent, outcome, text_key(html))
 
 
 def save_post(article: Article, author: User, draft: Draft) -> Comment:
@@ -99,10 +100,9 @@ def save_post(article: Article, author: User, draft: Draft) -> Comment:
     connection = db.session.connection()
     # One post at a time per author (a double click): the author's row is the lock.
     connection.execute(_LOCK_AUTHOR, {"author_id": author.id})
-    if _is_duplicate(connection, author, article, draft.source):
-        raise ApiError(409, "conflict", "You have just posted the same comment.")
-
     outcome, parent = draft.outcome, draft.parent
+    if _is_duplicate(connection, author, article, parent, draft.text_key):
+        raise ApiError(409, "conflict", "You have just posted the same comment.")
     now = utcnow()
     values = dict(
         article_id=article.id, author_id=author.id, body=draft.source, body_html=draft.html,
@@ -110,7 +110,7 @@ def save_post(article: Article, author: User, draft: Draft) -> Comment:
         root_id=(parent.root_id or parent.id) if parent else None,
         depth=parent.depth + 1 if parent else 0,
         status=outcome.status, created_at=now, decided_at=now, edited_at=None,
-        pinned=False, score=0, upvotes=0, downvotes=0, open_flags=0,
+        pinned=False, score=0, upvotes=0, downvotes=0, open_flags=0, text_key=draft.text_key,
     )
     comment = Comment(id=connection.execute(_INSERT_COMMENT, values).inserted_primary_key[0],
                       author=author, **values)
@@ -139,20 +139,22 @@ def _readable(comment: Comment, user: User) -> bool:
 # Statements of every post, built once (building a select costs more than running it on SQLite).
 _LOCK_AUTHOR = select(User.id).where(User.id == bindparam("author_id")).with_for_update()
 _INSERT_COMMENT = insert(Comment)
-# Bodies by the same author on the same article in the last minute that start the same way: the
-# index ix_comments_author_body finds them directly (bodies are compared here: with the body in
-# the WHERE clause SQLite's planner falls back to the author's whole last minute).
-_SAME_START = select(Comment.body).where(
-    Comment.author_id == bindparam("author_id"), COMMENT_BODY_KEY == bindparam("key"),
-    Comment.created_at > bindparam("since"), Comment.article_id == bindparam("article_id"))
+# A comment by the same author with the same text in the last minute, under the same parent of the
+# same article (NULL parent: top level): the index ix_comments_author_text finds it directly.
+_SAME_TEXT = select(Comment.id).where(
+    Comment.author_id == bindparam("author_id"), Comment.text_key == bindparam("text_key"),
+    Comment.created_at > bindparam("since"), Comment.article_id == bindparam("article_id"),
+    Comment.parent_id.is_not_distinct_from(bindparam("parent_id", type_=Comment.parent_id.type)),
+).limit(1)
 
 
-def _is_duplicate(connection, author: User, article: Article, source: str) -> bool:
-    """The same body by the same author on the same article within the last minute."""
-    bodies = connection.execute(_SAME_START, {
-        "author_id": author.id, "key": source[:DUPLICATE_KEY_LENGTH],
-        "since": utcnow() - DUPLICATE_WINDOW, "article_id": article.id}).scalars().all()
-    return source in bodies
+def _is_duplicate(connection, author: User, article: Article, parent: Comment | None,
+                  key: str) -> bool:
+    """The same visible text (``sanitize.text_key``) posted by ``author`` at the same place of the
+    thread within the last minute."""
+    return connection.execute(_SAME_TEXT, {
+        "author_id": author.id, "text_key": key, "since": utcnow() - DUPLICATE_WINDOW,
+        "article_id": article.id, "parent_id": parent.id if parent else None}).first() is not None
 
 
 def _within_window(comment: Comment, minutes: int) -> bool:
@@ -161,6 +163,7 @@ def _within_window(comment: Comment, minutes: int) -> bool:
 
 def _ensure_may_change(comment: Comment, user: User, what: str, settings: dict) -> None:
     if user.is_moderator:
+        moderation.ensure_outranks_authors(user, [comment], what)
         return
     if comment.author_id != user.id:
         raise ApiError(403, "forbidden", f"You can only {what} your own comments.")
@@ -174,10 +177,17 @@ def edit_comment(comment_id: int, editor: User, raw_body: str, limits: Limits) -
     comment = find_visible(comment_id, editor)
     settings = rules.effective_settings()
     _ensure_may_change(comment, editor, "edit", settings)
+    article = db.session.get(Article, comment.article_id)
+    if article.status == "closed" and not editor.is_moderator:
+        raise ApiError(403, "article_closed", "Comments are closed on this article.")
     source, html, links = prepare_body(raw_body, limits.max_length)
+    previous = comment.body
     comment.body, comment.body_html, comment.edited_at = source, html, utcnow()
     touch_article(comment.article_id)
-    article = db.session.get(Article, comment.article_id)
+    if comment.author_id != editor.id:  # someone else's words: the log keeps what they were
+        moderation.record_event("edit", actor=editor, comment=comment, user_id=comment.author_id,
+                                from_status=comment.status, to_status=comment.status,
+                                previous_body=previous)
     author = db.session.get(User, comment.author_id) if comment.author_id else editor
     if not editor.is_moderator:
         outcome = rules.evaluate(author, article, source, links, settings)
@@ -193,8 +203,7 @@ def edit_comment(comment_id: int, editor: User, raw_body: str, limits: Limits) -
 
 def delete_comment(comment_id: int, actor: User) -> None:
     """Delete a comment: it leaves the thread, or stays as a tombstone while it has shown replies."""
-    if not actor.is_moderator:
-        ensure_can_write(actor)
+    ensure_can_write(actor)
     comment = find_visible(comment_id, actor)
     _ensure_may_change(comment, actor, "delete", rules.effective_settings())
     old = change_status(comment, Status.DELETED)
@@ -246,7 +255,8 @@ def _vote_state(comment_id: int, my_vote: int) -> dict:
 
 
 def flag(comment_id: int, reporter: User, reason: str, note: str | None) -> Flag:
-    """Record a reader's report; enough distinct reporters send an approved comment back to pending."""
+    """Record a reader's report; enough distinct reporters with history send an approved comment
+    back to pending, unless staff wrote it (``rules.reached_flag_threshold``)."""
     ensure_can_write(reporter)
     comment = find_visible(comment_id, reporter)
     report = Flag(comment_id=comment.id, user_id=reporter.id, reason=reason, note=note or None)

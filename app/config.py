@@ -12,6 +12,9 @@ DEFAULTS = {
     "DATABASE_URL": "",
     # Comma-separated origins of the host sites allowed to frame the thread.
     "ALLOWED_ORIGINS": "",
+    # The service's public base URL (https://comments.example): links in messages, and our own
+    # origin as a host site (the demo pages); never taken from the request. Empty: no own origin.
+    "PUBLIC_URL": "",
     # Create an article on first use when its url's origin is allowed.
     "AUTO_CREATE_ARTICLES": True,
     # HS256 secret the host site signs single-sign-on tokens with; empty disables SSO.
@@ -51,7 +54,13 @@ DEFAULTS = {
     "RATELIMIT_REGISTER": "120 per minute;2000 per day",
     "RATELIMIT_LOGIN_FAILURES": "10 per 5 minutes",
     "RATELIMIT_LOGIN_FAILURES_IP": "50 per 5 minutes",
+    # Failed logins from a browser the account logged in from before (it is spared the account's lock).
+    "RATELIMIT_LOGIN_FAILURES_DEVICE": "10 per 5 minutes",
+    # Lifetime of the device cookie a successful login leaves, in days.
+    "DEVICE_COOKIE_DAYS": 365,
     "RATELIMIT_SSO": "60 per minute",
+    # Articles created implicitly (first view or comment of an unknown key), per IP address.
+    "RATELIMIT_ARTICLE_CREATE": "10 per minute;100 per day",
     # Defaults of the moderation settings (those stored through the API win).
     "PREMODERATION": "none",  # none | new_users | all
     "TRUSTED_AFTER": 3,
@@ -59,4 +68,8 @@ DEFAULTS = {
     "BANNED_WORDS": "",
     "SUSPECT_WORDS": "",
     "FLAG_THRESHOLD": 3,
+    # Only flags from accounts with history count toward FLAG_THRESHOLD (all flags are still stored).
+    "FLAGS_NEED_HISTORY": True,
+    # History: the account is at least this many hours old (rules.counted_flaggers).
+    "FLAG_HISTORY_HOURS": 24,
 }

@@ -53,7 +53,8 @@ def _user(username: str, password: str, role: Role, display_name: str) -> tuple[
     existing = db.session.scalar(select(User).where(User.username_key == accounts.username_key(username)))
     if existing is not None:
         return existing, False
-    user = accounts.register(username, f"{username}@demo.causerie.invalid", password, display_name,
+    # ".example" (RFC 2606): never delivered, yet accepted by the e-mail check registration makes.
+    user = accounts.register(username, f"{username}@demo.causerie.example", password, display_name,
                              current_app.config["PASSWORD_HASH_METHOD"], role=role)
     return user, True
 

@@ -42,6 +42,9 @@ limiter = Limiter(key_func=client_address, headers_enabled=True)
 BUSY_TIMEOUT_MS = 30000
 # How long a writer sleeps between two tries for SQLite's write lock (see _begin_immediate).
 WRITE_LOCK_POLL_SECONDS = 0.0002
+# Execution option of a side connection that writes from a read request (a token's last use):
+# it takes the write lock up front, whatever the request's method.
+WRITE_LOCK_OPTION = "causerie_write_lock"
 
 
 @event.listens_for(Engine, "connect")
@@ -66,7 +69,9 @@ def _begin_sqlite(conn):
     # "database is locked" (SQLite cannot wait without risking deadlock).
     # Writers therefore take the write lock up front and wait for it.
     dbapi_connection = conn.connection.dbapi_connection
-    if has_request_context() and not g.get("write_phase") and (
+    if conn.get_execution_options().get(WRITE_LOCK_OPTION):
+        _begin_immediate(dbapi_connection)
+    elif has_request_context() and not g.get("write_phase") and (
             request.method in ("GET", "HEAD", "OPTIONS") or g.get("read_phase")):
         dbapi_connection.execute("BEGIN")
     else:

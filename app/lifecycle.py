@@ -4,7 +4,8 @@ Every write to a thread also bumps its article's ``version`` (``touch_article``)
 
 Every change of ``Comment.status`` goes through ``change_status`` so that
 ``Article.comment_count`` stays exact: it is moved in SQL, never read and
-written back, so concurrent requests cannot lose an update.
+written back, so concurrent requests cannot lose an update. It is also where a
+deleted comment loses its text (body and body_html become empty), whoever deletes it.
 """
 from sqlalchemy import bindparam, update
 
@@ -36,6 +37,9 @@ def change_status(comment: Comment, new_status: Status | str) -> str:
         return old
     comment.status = new_status
     comment.decided_at = utcnow()
+    if new_status == Status.DELETED:
+        # Deleted words are gone for everyone, moderators included (a reply's parent excerpt, exports).
+        comment.body = comment.body_html = ""
     was_counted = old == Status.APPROVED
     is_counted = new_status == Status.APPROVED
     touch_article(comment.article_id, comments=int(is_counted) - int(was_counted))

@@ -13,11 +13,12 @@ from datetime import datetime, timezone
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func,
-                        literal_column)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship, validates
 
 from .extensions import db
+from .names import skeleton
+from .sanitize import text_key
 from .timeutil import UTCDateTime, utcnow
 
 # A permanent ban is stored as a ban until the end of time.
@@ -58,6 +59,9 @@ class User(UserMixin, db.Model):
     ban_reason: Mapped[str | None] = mapped_column(String(500))
     # Subject of the host site's single-sign-on token, for users created by SSO.
     sso_sub: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # What the names look like (names.skeleton), kept in step by _keep_skeletons: finds look-alikes.
+    name_skeleton: Mapped[str | None] = mapped_column(String(255), index=True)
+    display_skeleton: Mapped[str | None] = mapped_column(String(255), index=True)
 
     # The login-session key this user object was loaded through: set on the
     # instance by accounts.start_session / load_session_user, never stored.
@@ -80,6 +84,28 @@ class User(UserMixin, db.Model):
 
     def is_banned(self, now: datetime | None = None) -> bool:
         return self.banned_until is not None and self.banned_until > (now or utcnow())
+
+    @validates("username", "display_name")
+    def _keep_skeletons(self, key: str, value: str) -> str:
+        setattr(self, "name_skeleton" if key == "username" else "display_skeleton",
+                skeleton(value) if value is not None else None)
+        return value
+
+
+class BannedIdentity(db.Model):
+    """A ban kept on an identity of a deleted account, so that a new account with it starts banned.
+
+    Only a SHA-256 of the identity is kept, not the deleted reader's address or name.
+    """
+
+    __tablename__ = "banned_identities"
+    __table_args__ = (UniqueConstraint("kind", "key_hash", name="uq_banned_identities_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # email, username or sso
+    key_hash: Mapped[str] = mapped_column(String(64))
+    banned_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LoginSession(db.Model):
@@ -107,6 +133,8 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After this the token is refused like a revoked one; NULL: until revoked.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -116,6 +144,7 @@ class Article(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'closed')", name="status"),
         CheckConstraint("moderation IN ('inherit', 'post', 'pre')", name="moderation"),
+        CheckConstraint("meta_source IN ('view', 'page', 'admin')", name="meta_source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,6 +153,9 @@ class Article(db.Model):
     url: Mapped[str] = mapped_column(String(2000), default="")
     status: Mapped[str] = mapped_column(String(8), default="open")
     moderation: Mapped[str] = mapped_column(String(8), default="inherit")
+    # Who set title and url: "view" (provisional: a first view not seen to come from the host page;
+    # the first view from it corrects them), "page" (that view) or "admin" (PUT/PATCH: views never do).
+    meta_source: Mapped[str] = mapped_column(String(8), default="page", server_default="page")
     # Approved comments, replies included; changed in SQL with every status change.
     comment_count: Mapped[int] = mapped_column(default=0)
     # Bumped by every write to the thread: keys the cache of anonymous thread pages.
@@ -146,6 +178,8 @@ class Comment(db.Model):
         Index("ix_comments_pending", "status", "created_at"),
         Index("ix_comments_flagged", "status", "open_flags"),
         Index("ix_comments_author", "author_id", "created_at"),
+        # The duplicate check of every post (comments._is_duplicate): an author's recent same texts.
+        Index("ix_comments_author_text", "author_id", "text_key", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,18 +201,20 @@ class Comment(db.Model):
     downvotes: Mapped[int] = mapped_column(default=0)
     # Flags not yet resolved by a moderator's decision.
     open_flags: Mapped[int] = mapped_column(default=0)
+    # sanitize.text_key(body_html): the visible text, normalised and hashed, for the duplicate check.
+    # The server default covers rows an older release inserts during a rolling deploy.
+    text_key: Mapped[str] = mapped_column(String(64), server_default="")
 
     article: Mapped[Article] = relationship(lazy="raise")
     author: Mapped[User | None] = relationship(lazy="raise")
 
 
-# The duplicate check of every post (comments._is_duplicate): an author's comments by how their
-# body starts, then by time. Keyed on a prefix, not the body, to keep the index small; without
-# it the check read every comment the author wrote in the last minute.
-DUPLICATE_KEY_LENGTH = 64
-# Literals, not bound parameters: SQLite uses an expression index only for the very same expression.
-COMMENT_BODY_KEY = func.substr(Comment.body, literal_column("1"), literal_column(str(DUPLICATE_KEY_LENGTH)))
-Index("ix_comments_author_body", Comment.author_id, COMMENT_BODY_KEY, Comment.created_at)
+@event.listens_for(Comment, "before_update")
+def _follow_body(_mapper, _connection, comment: Comment) -> None:
+    # Any change of body_html (an edit, a deletion, `flask rerender`) re-keys the text; posts are
+    # inserted as Core statements and carry their key.
+    if attributes.get_history(comment, "body_html").has_changes():
+        comment.text_key = text_key(comment.body_html)
 
 
 class Vote(db.Model):
@@ -236,6 +272,10 @@ class ModerationEvent(db.Model):
     from_status: Mapped[str | None] = mapped_column(String(10))
     to_status: Mapped[str | None] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(String(500))
+    # The affected user's username when the row was written: the log still names them once deleted.
+    user_name: Mapped[str | None] = mapped_column(String(32))
+    # The Markdown source an ``edit`` by someone other than the author replaced.
+    previous_body: Mapped[str | None] = mapped_column(Text)
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="raise")
 

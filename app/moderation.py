@@ -13,18 +13,20 @@ Transitions (anything else is ``409 conflict``, and nothing is done twice):
 - pin / unpin: any comment that is not deleted and not already (un)pinned;
   pinning only changes the order of top-level comments.
 Approving, rejecting and marking spam resolve the comment's open flags.
-Deleted comments cannot be decided on.
+Deleted comments cannot be decided on. A moderator's or admin's comment is acted on only
+by its author or a higher role (``ensure_outranks_authors``, 403).
 """
 from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import identities
 from .errors import ApiError, not_found, validation_error
 from .extensions import db
 from .lifecycle import change_status, touch_article
-from .models import (FOREVER, Comment, Flag, ModerationEvent, ModerationSettings, Status,
-                     User)
+from .models import (FOREVER, ROLE_RANK, Comment, Flag, ModerationEvent, ModerationSettings, Role,
+                     Status, User)
 from .rules import SETTING_FIELDS, effective_settings, open_flaggers
 from .timeutil import utcnow
 
@@ -42,21 +44,39 @@ _DONE = {"approve": "approved", "reject": "rejected", "spam": "marked as spam"}
 
 def record_event(action: str, *, actor: User | None, comment: Comment | None = None,
                  user_id: int | None = None, from_status: str | None = None,
-                 to_status: str | None = None, reason: str | None = None) -> ModerationEvent:
+                 to_status: str | None = None, reason: str | None = None,
+                 previous_body: str | None = None) -> ModerationEvent:
     """One row of the audit log; ``user_id`` is the user affected (the author, or the banned user)."""
+    affected = user_id if user_id is not None else (comment.author_id if comment is not None else None)
     event = ModerationEvent(
         action=action, actor_id=actor.id if actor is not None else None,
         comment_id=comment.id if comment is not None else None,
-        user_id=user_id if user_id is not None else (comment.author_id if comment is not None else None),
+        user_id=affected,
+        # Read in the INSERT itself: the log names the user even after the account is deleted.
+        user_name=select(User.username).where(User.id == affected).scalar_subquery() if affected else None,
         from_status=str(from_status) if from_status is not None else None,
         to_status=str(to_status) if to_status is not None else None,
         reason=(reason or None) and reason[:500],
+        previous_body=previous_body,
     )
     db.session.add(event)  # flushed with the decision it records
     return event
 
 
 # -- decisions on comments -----------------------------------------------------------
+
+def ensure_outranks_authors(actor: User, comments: list[Comment], verb: str) -> None:
+    """Staff words are acted on only by their author or a higher role (an admin's by no one else); 403."""
+    others = {c.author_id for c in comments if c.author_id is not None and c.author_id != actor.id}
+    if not others:
+        return
+    roles = db.session.execute(select(User.id, User.role).where(User.id.in_(others))).all()
+    outranked = {user_id for user_id, role in roles if ROLE_RANK[Role(role)] >= actor.rank}
+    if outranked:
+        shown = ", ".join(str(c.id) for c in comments if c.author_id in outranked)
+        raise ApiError(403, "forbidden", f"You cannot {verb} comments by staff of your rank or "
+                                         f"above (comment {shown}). Nothing was changed.")
+
 
 def find_for_decision(comment_id: int) -> Comment:
     """The comment, locked for this transaction (so two moderators cannot count it twice); 404."""
@@ -107,6 +127,7 @@ def _resolve_flags(comment_ids: list[int]) -> None:
 
 def decide(comment: Comment, action: str, actor: User, reason: str | None = None) -> Comment:
     """A moderator's decision on one comment (see the module's transitions)."""
+    ensure_outranks_authors(actor, [comment], "decide on")
     if _apply(comment, action, actor, reason):
         _resolve_flags([comment.id])
     db.session.flush()
@@ -131,6 +152,7 @@ def bulk_decide(ids: list[int], action: str, actor: User, reason: str | None = N
     if missing:
         shown = ", ".join(str(i) for i in sorted(missing)[:20])
         raise not_found(f"No such comment: {shown}. Nothing was changed.")
+    ensure_outranks_authors(actor, found, "decide on")
     to_resolve = [comment.id for comment in found if _apply(comment, action, actor, reason)]
     _resolve_flags(to_resolve)
     db.session.flush()
@@ -197,6 +219,7 @@ def unban_user(user_id: int, actor: User) -> User:
     was_active = user.is_banned()
     user.banned_until = None
     user.ban_reason = None
+    identities.forget_ban(user)
     if was_active:
         record_event("unban", actor=actor, user_id=user.id)
     db.session.flush()

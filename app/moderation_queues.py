@@ -211,9 +211,12 @@ def log_page(viewer: User, comment_id: int | None = None, user_id: int | None = 
         "action": event.action,
         "comment_id": event.comment_id,
         "user_id": event.user_id,
+        "user_name": event.user_name,  # kept when the account is deleted (user_id becomes null)
         "from": event.from_status,
         "to": event.to_status,
         "reason": event.reason,
+        # What a moderator's edit replaced: admins only, who oversee the moderators.
+        **({"previous_body": event.previous_body} if viewer.is_admin else {}),
     } for event in page]
     next_cursor = cursors.encode("log", page[-1].id) if len(rows) > limit else None
     return entries, next_cursor

@@ -38,10 +38,16 @@ SCHEMAS = {
             "banned_until": {"type": ["string", "null"]},
         },
     },
+    "ApiToken": {
+        "type": "object", "required": ["id", "name", "created_at", "last_used_at", "expires_at"],
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "created_at": _TIME,
+                       "last_used_at": _NULLABLE_TIME, "expires_at": _NULLABLE_TIME},
+    },
     "Author": {
         "type": ["object", "null"], "required": ["id", "username", "display_name"],
         "properties": {"id": {"type": "integer"}, "username": {"type": "string"},
-                       "display_name": {"type": "string"}},
+                       "display_name": {"type": "string"},
+                       "staff": {"const": True, "description": "present for moderators and admins only"}},
     },
     "Session": {
         "type": "object", "required": ["user", "csrf_token"],
@@ -129,10 +135,14 @@ SCHEMAS = {
             "id": {"type": "integer"}, "at": _TIME,
             "actor": {"anyOf": [_ref("User"), {"type": "null"}]},
             "action": {"enum": ["approve", "reject", "spam", "hold", "pin", "unpin", "ban", "unban",
-                                "delete"]},
+                                "delete", "edit"]},
             "comment_id": {"type": ["integer", "null"]}, "user_id": {"type": ["integer", "null"]},
+            # The affected user's username when the entry was written (kept after deletion).
+            "user_name": {"type": ["string", "null"]},
             "from": {"type": ["string", "null"]}, "to": {"type": ["string", "null"]},
             "reason": {"type": ["string", "null"]},
+            # Admins only: the source an edit by someone other than the author replaced.
+            "previous_body": {"type": ["string", "null"]},
         },
     },
 }
@@ -188,11 +198,18 @@ def _paths() -> dict:
         "/auth/login": {"post": _op("Log in", 200, _ref("Session"), _obj(
             {"login": _REQUIRED_STR, "password": _REQUIRED_STR, "remember": {"type": "boolean"}}, ["login", "password"]))},
         "/auth/logout": {"post": _op("Log out", 204)},
+        "/auth/logout-everywhere": {"post": _op("End every session and API token of the caller", 204)},
         "/auth/sso": {"post": _op("Log in with the host site's signed token", 200, _ref("Session"),
                                   _obj({"token": _REQUIRED_STR}, ["token"]))},
-        "/auth/tokens": {"post": _op("Create a bearer token (shown once)", 201, _obj(
-            {"id": {"type": "integer"}, "name": _STR, "token": _STR, "created_at": _TIME},
-            ["id", "name", "token", "created_at"]), _obj({"name": {**_REQUIRED_STR, "maxLength": 100}}, ["name"]))},
+        "/auth/tokens": {
+            "post": _op("Create a bearer token, shown once (a cookie session only)", 201, _obj(
+                {"id": {"type": "integer"}, "name": _STR, "token": _STR, "created_at": _TIME,
+                 "expires_at": _NULLABLE_TIME}, ["id", "name", "token", "created_at", "expires_at"]),
+                _obj({"name": {**_REQUIRED_STR, "maxLength": 100},
+                      "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 3650}}, ["name"])),
+            "get": _op("The caller's bearer tokens, newest first", 200, _obj(
+                {"tokens": {"type": "array", "items": _ref("ApiToken")}}, ["tokens"])),
+        },
         "/auth/tokens/{token_id}": {"delete": _op("Revoke a bearer token", 204,
                                                   params=[_path_param("token_id", _ID)])},
         "/me/export": {"get": _op("Everything the caller wrote", 200, _obj(
@@ -271,7 +288,8 @@ def _paths() -> dict:
                                           for n in ("comment", "user", "actor")] + [_LIMIT, _AFTER])},
         "/moderation/users/{user_id}/ban": {
             "post": _op("Ban a user", 200, _obj({"user": _ref("User")}, ["user"]), _obj(
-                {"days": {"type": "integer", "minimum": 1}, "reason": _STR, "purge": {"type": "boolean"}}),
+                {"days": {"type": "integer", "minimum": 1}, "reason": _STR, "purge": {"type": "boolean"}},
+                ["reason"]),
                 [_USER_ID]),
             "delete": _op("Lift a ban", 204, params=[_USER_ID]),
         },

@@ -1,6 +1,7 @@
 """A reader's own data: export everything they wrote, and delete their account."""
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, union, update
 
+from . import identities
 from .extensions import db
 from .lifecycle import change_status, touch_article
 from .models import Article, Comment, Flag, Status, User, Vote
@@ -50,9 +51,12 @@ def delete_account(user: User, anonymize: bool) -> None:
     for comment_id, count in open_flags:
         db.session.execute(update(Comment).where(Comment.id == comment_id)
                            .values(open_flags=Comment.open_flags - count))
-    touched = db.session.scalars(select(Comment.article_id).where(Comment.author_id == user.id).distinct())
-    for article_id in list(touched):
+    # Their comments and the scores of the comments they voted on change: cached pages must go.
+    commented = select(Comment.article_id).where(Comment.author_id == user.id)
+    voted = select(Comment.article_id).join(Vote, Vote.comment_id == Comment.id).where(Vote.user_id == user.id)
+    for article_id in sorted(db.session.scalars(union(commented, voted))):
         touch_article(article_id)
+    identities.keep_ban(user)
     db.session.execute(update(Comment).where(Comment.author_id == user.id).values(author_id=None))
     db.session.execute(delete(Vote).where(Vote.user_id == user.id))
     db.session.execute(delete(Flag).where(Flag.user_id == user.id))

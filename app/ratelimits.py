@@ -1,7 +1,12 @@
 """Rate-limit keys and exemptions shared by the views (Flask-Limiter does the counting)."""
+import math
+import time
+
 from flask import current_app, request
+from limits import parse_many
 
 from .auth_session import caller
+from .errors import ApiError
 from .extensions import client_address, limiter
 
 
@@ -21,6 +26,19 @@ def limit(setting: str, per: str = "user"):
     return limiter.limit(lambda: current_app.config[setting],
                          key_func=per_user if per == "user" else client_address,
                          exempt_when=staff_exempt, scope=f"{setting}:{per}")
+
+
+def spend_per_ip(setting: str) -> None:
+    """Count one use of the limits of config ``setting`` against the caller's IP address, for what
+    only some outcomes of a request cost (an article actually created); 429 with Retry-After past them."""
+    config = current_app.config
+    if not config["RATELIMIT_ENABLED"] or staff_exempt():
+        return
+    keys = [k for k in (config.get("RATELIMIT_KEY_PREFIX"), setting, f"ip:{client_address()}") if k]
+    for item in parse_many(config[setting]):
+        if not limiter.limiter.hit(item, *keys):
+            reset = limiter.limiter.get_window_stats(item, *keys).reset_time
+            raise ApiError(429, "rate_limited", headers={"Retry-After": str(max(1, math.ceil(reset - time.time())))})
 
 
 def public_read(view):

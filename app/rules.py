@@ -16,6 +16,11 @@ The caller (``comments.py``) answers ``403 banned`` for a banned author and
 A held comment carries every reason of steps 3-5 that applies. A rejected
 one carries the banned word it used.
 
+Flags (``reached_flag_threshold``) send an approved comment back to pending
+once ``flag_threshold`` readers flagged it, counting, with FLAGS_NEED_HISTORY,
+only accounts at least FLAG_HISTORY_HOURS old; comments by moderators and
+admins are never held by flags. Every flag is stored and shown to moderators.
+
 Word matching (``WordList``) is case-insensitive and on word boundaries.
 Text and words are both reduced the same way: NFKD with combining marks and
 invisible format characters (zero-width spaces, soft hyphens) dropped, then
@@ -33,6 +38,7 @@ scripts (Cyrillic "а"), other substitutions.
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import groupby
 
@@ -40,7 +46,8 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .extensions import db, run_core
-from .models import Comment, Flag, ModerationSettings, Status, User
+from .models import ROLE_RANK, Comment, Flag, ModerationSettings, Role, Status, User
+from .timeutil import utcnow
 
 PREMODERATION_MODES = ("none", "new_users", "all")
 SETTING_FIELDS = ("premoderation", "trusted_after", "max_links", "banned_words", "suspect_words",
@@ -223,13 +230,36 @@ def evaluate(author: User, article, source: str, link_count: int, settings: dict
     return Outcome()
 
 
-def open_flaggers(comment_id: int) -> int:
-    """Distinct users with an unresolved flag on the comment."""
-    return db.session.scalar(
-        select(func.count(func.distinct(Flag.user_id)))
-        .where(Flag.comment_id == comment_id, Flag.resolved_at.is_(None))
-    ) or 0
+def open_flaggers(comment_id: int, with_history: bool = False) -> int:
+    """Distinct users with an unresolved flag on the comment (only those with history, when asked)."""
+    query = (select(func.count(func.distinct(Flag.user_id)))
+             .where(Flag.comment_id == comment_id, Flag.resolved_at.is_(None)))
+    if with_history:
+        query = query.join(User, User.id == Flag.user_id).where(User.created_at <= history_cutoff())
+    return db.session.scalar(query) or 0
+
+
+def history_cutoff() -> datetime:
+    """Accounts created before this have history: their flags count toward the flag threshold."""
+    return utcnow() - timedelta(hours=current_app.config["FLAG_HISTORY_HOURS"])
+
+
+def counted_flaggers(comment_id: int) -> int:
+    """The flaggers that count toward ``flag_threshold``: with FLAGS_NEED_HISTORY, accounts old
+    enough that nobody can register a handful on the spot to take a comment down."""
+    return open_flaggers(comment_id, with_history=current_app.config["FLAGS_NEED_HISTORY"])
+
+
+def is_by_staff(comment: Comment) -> bool:
+    if comment.author_id is None:
+        return False
+    role = db.session.scalar(select(User.role).where(User.id == comment.author_id))
+    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.MODERATOR]
 
 
 def reached_flag_threshold(comment: Comment, settings: dict) -> bool:
-    return open_flaggers(comment.id) >= settings["flag_threshold"]
+    """Whether flags send ``comment`` back to pending: never a moderator's or an admin's (their
+    notices would be anyone's to hide), else once enough counted flaggers reported it."""
+    if is_by_staff(comment):
+        return False
+    return counted_flaggers(comment.id) >= settings["flag_threshold"]

@@ -30,6 +30,7 @@ Bounds (the source itself is capped at MAX_COMMENT_LENGTH, 10,000 code points, b
   as private-use placeholders and are put back afterwards (the placeholders cannot come from the source).
 """
 
+import hashlib
 import re
 import threading
 import unicodedata
@@ -43,7 +44,7 @@ from markdown_it.rules_block.blockquote import blockquote as _upstream_blockquot
 from markdown_it.rules_block.reference import reference as _upstream_reference
 from markdown_it.rules_block.state_block import StateBlock
 from markdown_it.rules_core.state_core import StateCore
-from markdown_it.rules_inline.linkify import linkify as _upstream_linkify
+from markdown_it.rules_inline.linkify import SCHEME_RE
 from markdown_it.rules_inline.state_inline import StateInline
 from markdown_it.token import Token
 
@@ -60,6 +61,7 @@ TAG_MARK_COST = 5  # extra per emphasis, code or bracket mark and per hard break
 QUOTE_LINE_COST = 1  # per line a quote reads, at each level of nesting
 LINK_COST = 24  # extra per URL or link target: normalisation, punycode, an <a> with attributes
 MAX_PLAIN_PARAGRAPHS = 100
+MAX_SCHEME_LENGTH = 64  # how far back linkify looks for a scheme before "://" (the longest known is 6)
 
 ALLOWED_TAGS = frozenset(
     {"p", "br", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a"}
@@ -91,17 +93,40 @@ class _TooMuchMarkup(Exception):
     """Raised inside the parser when the source is over budget; it is then rendered as plain text."""
 
 
-def _linkify_tail(state: StateInline, silent: bool) -> bool:
-    # Upstream looks for the scheme with a regex over ALL pending text at every "://" (quadratic);
-    # a scheme is a few letters, so the last 64 characters decide the same way.
-    pending = state.pending
-    if len(pending) <= 64:
-        return _upstream_linkify(state, silent)
-    head, state.pending = pending[:-64], pending[-64:]
-    try:
-        return _upstream_linkify(state, silent)
-    finally:
-        state.pending = head + state.pending
+def _linkify(state: StateInline, silent: bool) -> bool:
+    """markdown-it's linkify rule, except that it looks for the scheme only near the end of the pending text.
+
+    Upstream runs its scheme regex over ALL pending text at every "://" (quadratic: `a://` x 2,500 takes
+    over a second). A scheme is the run of scheme characters just before "://"; a run longer than
+    MAX_SCHEME_LENGTH is no scheme linkify knows, so reading that far back decides exactly as upstream.
+    The search is bounded, the pending text itself is left whole: `state.push` flushes it as one text token.
+    """
+    pos = state.pos
+    if state.linkLevel > 0 or pos + 3 > state.posMax or not state.src.startswith("://", pos):
+        return False
+    # With a start position, "^" never matches there: a run filling the whole window finds no scheme.
+    match = SCHEME_RE.search(state.pending, max(0, len(state.pending) - MAX_SCHEME_LENGTH - 1))
+    if match is None:
+        return False
+    proto = match.group(1)
+    link = state.md.linkify.match_at_start(state.src[pos - len(proto) :])
+    if not link:
+        return False
+    url = link.url.rstrip("*")  # as upstream: a trailing '*' is emphasis, not part of the link
+    full_url = state.md.normalizeLink(url)
+    if not state.md.validateLink(full_url):
+        return False
+    if not silent:
+        state.pending = state.pending[: -len(proto)]
+        token = state.push("link_open", "a", 1)
+        token.attrs = {"href": full_url}
+        token.markup, token.info = "linkify", "auto"
+        token = state.push("text", "", 0)
+        token.content = state.md.normalizeLinkText(url)
+        token = state.push("link_close", "a", -1)
+        token.markup, token.info = "linkify", "auto"
+    state.pos += len(url) - len(proto)
+    return True
 
 
 def _charge(env: dict, cost: int) -> None:
@@ -161,7 +186,7 @@ def _build_markdown() -> MarkdownIt:
     markdown.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
     markdown.linkify.add("ftp:", None)
     markdown.linkify.add("//", None)
-    markdown.inline.ruler.at("linkify", _linkify_tail)
+    markdown.inline.ruler.at("linkify", _linkify)
     markdown.block.ruler.before("code", "causerie_block_cost", _count_block)
     markdown.block.ruler.at("reference", _priced_reference)
     quote_ends = ["paragraph", "reference", "blockquote", "list"]  # what a quote may interrupt, as upstream
@@ -268,6 +293,13 @@ def render(source: str) -> str:
     return render_with_links(source)[0]
 
 
+def render_stored(source: str) -> tuple[str, int]:
+    """The exact body_html stored for ``source`` and its link count: posting, editing and `flask rerender`
+    all call this, so rendering an unchanged comment again gives the same bytes."""
+    html, links = render_with_links(source)
+    return html.strip(), links
+
+
 def count_links(source: str) -> int:
     """Links a reader can follow: Markdown links, <autolinks> and bare http(s)/mailto URLs.
 
@@ -305,3 +337,16 @@ def is_blank(html: str) -> bool:
     collector.feed(html)
     collector.close()
     return not any(_is_visible(char) for part in collector.parts for char in part)
+
+
+def text_key(html: str) -> str:
+    """SHA-256 (hex) of the text a reader sees in rendered HTML, so that markup, entities, invisible
+    characters, compatibility forms, spacing and case cannot make one text look like two (the
+    duplicate check keys on it)."""
+    collector = _TextCollector()
+    collector.feed(html)
+    collector.close()
+    text = unicodedata.normalize("NFKC", "".join(collector.parts))
+    text = "".join(char for char in text if char not in _INVISIBLE and unicodedata.category(char) != "Cf")
+    text = " ".join(text.split()).casefold()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

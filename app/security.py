@@ -1,4 +1,6 @@
 """Response headers every document and API answer carries."""
+from urllib.parse import urlsplit
+
 from flask import current_app, request
 
 BASE_CSP = {
@@ -28,6 +30,22 @@ def allowed_origins() -> list[str]:
     if isinstance(raw, (list, tuple)):
         return [o.strip().rstrip("/") for o in raw if o.strip()]
     return [o.strip().rstrip("/") for o in raw.split(",") if o.strip()]
+
+
+def public_origin() -> str | None:
+    """The origin of ``PUBLIC_URL`` (lowercased), None when unset: our own origin is never taken
+    from the request, whose Host header anyone may set."""
+    parts = urlsplit(current_app.config.get("PUBLIC_URL") or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def host_origins() -> list[str]:
+    """Origins whose pages may frame the thread, receive its messages and create articles
+    implicitly: ``ALLOWED_ORIGINS`` and our own (``PUBLIC_URL``, for the demo pages)."""
+    own = public_origin()
+    return [o.lower() for o in allowed_origins()] + ([own] if own else [])
 
 
 # Set on every response unless a view chose its own value.

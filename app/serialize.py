@@ -1,5 +1,5 @@
-"""The JSON forms of users and articles (comments: see comments_json.py)."""
-from .models import FOREVER, Article, User
+"""The JSON forms of users, API tokens and articles (comments: see comments_json.py)."""
+from .models import FOREVER, ApiToken, Article, User
 from .timeutil import isoformat
 
 
@@ -18,6 +18,12 @@ def user_json(user: User, viewer: User | None = None) -> dict:
     return data
 
 
+def token_json(token: ApiToken) -> dict:
+    """An API token as its owner lists it: never the secret nor its hash."""
+    return {"id": token.id, "name": token.name, "created_at": isoformat(token.created_at),
+            "last_used_at": isoformat(token.last_used_at), "expires_at": isoformat(token.expires_at)}
+
+
 def ban_json(user: User) -> str | None:
     if not user.is_banned():
         return None
@@ -27,7 +33,10 @@ def ban_json(user: User) -> str | None:
 def author_json(user: User | None) -> dict | None:
     if user is None:
         return None
-    return {"id": user.id, "username": user.username, "display_name": user.display_name}
+    data = {"id": user.id, "username": user.username, "display_name": user.display_name}
+    if user.is_moderator:
+        data["staff"] = True  # the staff badge; absent for readers, so their author object is unchanged
+    return data
 
 
 def article_json(article: Article) -> dict:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from . import cursors, tree
 from .errors import not_found
 from .extensions import db
-from .models import Article, Comment, Status, User, Vote
+from .models import ROLE_RANK, Article, Comment, Role, Status, User, Vote
 from .serialize import author_json
 from .timeutil import isoformat
 from .visibility import is_visible, may_see_source, visible_clause
@@ -32,7 +32,8 @@ _SKELETON = (Comment.id, Comment.parent_id, Comment.depth, Comment.created_at,
 _DISPLAY = (Comment.id, Comment.parent_id, Comment.depth, Comment.status, Comment.author_id,
             Comment.body, Comment.body_html, Comment.pinned, Comment.created_at, Comment.edited_at,
             Comment.score, Comment.upvotes, Comment.downvotes,
-            User.username.label("author_username"), User.display_name.label("author_display_name"))
+            User.username.label("author_username"), User.display_name.label("author_display_name"),
+            User.role.label("author_role"))
 
 
 @dataclass(slots=True)
@@ -40,6 +41,11 @@ class AuthorView:
     id: int
     username: str
     display_name: str
+    role: str
+
+    @property
+    def is_moderator(self) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role.MODERATOR]  # as User.is_moderator
 
 
 @dataclass(slots=True)
@@ -67,9 +73,9 @@ def _display_query():
 
 
 def _view(row) -> CommentView:
-    *fields, username, display_name = row
+    *fields, username, display_name, role = row
     author_id = fields[4]
-    author = AuthorView(author_id, username, display_name) if author_id is not None else None
+    author = AuthorView(author_id, username, display_name, role) if author_id is not None else None
     return CommentView(*fields, author)
 
 

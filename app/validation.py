@@ -94,6 +94,20 @@ def parse(model: type[M], data: dict) -> M:
         raise validation_error(fields) from None
 
 
+def parse_fields(model: type[M], data: dict) -> tuple[dict, dict[str, str]]:
+    """``data`` checked by ``model`` field by field: the fields that passed (None for the others)
+    and why the others did not, so that the caller can add its own checks and report all at once."""
+    try:
+        return model.model_validate(data).model_dump(), {}
+    except ValidationError as exc:
+        problems = {}
+        for err in exc.errors(include_url=False, include_input=False):
+            problems.setdefault(".".join(str(part) for part in err["loc"]) or "body", err["msg"])
+    passed = {name: None if name in problems else data.get(name, field.default)
+              for name, field in model.model_fields.items()}
+    return passed, problems
+
+
 def body(model: type[M]) -> M:
     """Parse and validate the JSON body of the request with ``model``."""
     return parse(model, json_body())

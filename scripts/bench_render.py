@@ -74,6 +74,7 @@ PATHOLOGICAL = {
     "a  \\n (hard breaks)": fill("a  \n"),
     "https://a.example/ ": fill("https://a.example/ "),
     "http://": fill("http://"),
+    "a:// (linkify scheme scan)": fill("a://"),
     "a@b.example ": fill("a@b.example "),
     "(2 spaces) x N, - x": fill("  ", "- x"),
     "|a": fill("|a"),

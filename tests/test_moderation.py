@@ -9,6 +9,8 @@ from app.extensions import db
 from app.models import Comment, Flag, ModerationEvent, User
 
 Q = "/api/v1/moderation/queue"
+# Accounts old enough for their flags to count toward the threshold (FLAG_HISTORY_HOURS).
+SEASONED = datetime.now(timezone.utc) - timedelta(days=2)
 
 
 @pytest.fixture
@@ -196,8 +198,8 @@ def test_queue_item_carries_the_context(app, login, admin, alice, bob, moderator
     reply = post(author, "a *reply*", parent_id=parent)
     post(author, "an approved one")
     post(author, "this is a scam")   # rejected: counts in alice's history
-    flag(login(make_user("r1")), reply, "spam")
-    flag(login(make_user("r2")), reply, "abuse")   # threshold: back to pending
+    flag(login(make_user("r1", created_at=SEASONED)), reply, "spam")
+    flag(login(make_user("r2", created_at=SEASONED)), reply, "abuse")   # threshold: back to pending
     response = moderator.get(Q + "?queue=pending")
     [item] = response.get_json()["comments"]
     assert item["id"] == reply and item["status"] == "pending"
@@ -344,7 +346,7 @@ def test_approving_a_comment_held_by_flags_resolves_them(app, login, admin, alic
                                                          article):
     configure(login, admin, flag_threshold=1)
     comment_id = post(login(alice), "flag me")
-    flag(login(make_user("r0")), comment_id)
+    flag(login(make_user("r0", created_at=SEASONED)), comment_id)
     assert status_of(app, comment_id) == "pending" and count(login) == 0
     assert decide(moderator, comment_id, "approve").status_code == 200
     with app.app_context():
@@ -476,8 +478,9 @@ def test_ban_permissions(app, login, admin, mod, make_user, alice, moderator):
         assert response.status_code == 403
     assert login(admin).post(f"/api/v1/moderation/users/{mod.id}/ban", {"reason": "x"}).status_code == 200
     assert login(admin).post(f"/api/v1/moderation/users/{admin.id}/ban", {"reason": "x"}).status_code == 403
-    assert moderator.post("/api/v1/moderation/users/999999/ban", {"reason": "x"}).status_code == 404
-    assert moderator.delete("/api/v1/moderation/users/999999/ban").status_code == 404
+    unbanned_mod = login(other_mod)  # `moderator` (mod) is banned now: it has no powers left
+    assert unbanned_mod.post("/api/v1/moderation/users/999999/ban", {"reason": "x"}).status_code == 404
+    assert unbanned_mod.delete("/api/v1/moderation/users/999999/ban").status_code == 404
     with app.app_context():
         assert db.session.get(User, admin.id).banned_until is None
 
@@ -516,7 +519,9 @@ def test_log_has_one_entry_per_decision_newest_first(app, login, admin, alice, b
     assert spam["at"].endswith("Z")
     rule = entries[-1]
     assert rule["actor"] is None and rule["from"] is None and rule["to"] == "pending"
-    assert set(spam) == {"id", "at", "actor", "action", "comment_id", "user_id", "from", "to", "reason"}
+    assert set(spam) == {"id", "at", "actor", "action", "comment_id", "user_id", "user_name", "from", "to",
+                         "reason"}
+    assert spam["user_name"] == "bob"
 
 
 def test_log_filters_and_pages(app, login, admin, alice, bob, mod, moderator, article):

@@ -1,10 +1,13 @@
 """The automatic rules: word matching, settings with config defaults, pre-moderation, links, flags."""
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Comment, ModerationEvent
 from app.rules import find_word
+from app.timeutil import utcnow
 
 
 def configure(login, admin, **settings):
@@ -222,7 +225,8 @@ def test_flag_threshold_sends_an_approved_comment_back_to_pending(app, login, ad
                                                                   article):
     configure(login, admin, flag_threshold=2)
     comment = post(login(alice), "controversial")
-    flaggers = [login(make_user(f"reader{n}")) for n in range(2)]
+    # Accounts old enough for their flags to count (FLAG_HISTORY_HOURS).
+    flaggers = [login(make_user(f"reader{n}", created_at=utcnow() - timedelta(days=2))) for n in range(2)]
     url = f"/api/v1/comments/{comment['id']}/flags"
     assert flaggers[0].post(url, {"reason": "abuse"}).status_code == 201
     assert stored(app, comment["id"]) == ("approved", [])

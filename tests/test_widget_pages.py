@@ -195,7 +195,8 @@ def test_messages_never_go_to_an_unknown_origin(client, make_article, origin):
     assert config_of(client.get(thread_url(origin=origin)).get_data(as_text=True))["parentOrigin"] is None
 
 
-def test_own_origin_may_receive_messages(client, make_article):
+def test_own_origin_may_receive_messages(app, client, make_article):
+    app.config["PUBLIC_URL"] = "http://localhost"  # our own origin comes from PUBLIC_URL, never Host
     make_article("a1")
     html = client.get(thread_url(origin="http://localhost")).get_data(as_text=True)
     assert config_of(html)["parentOrigin"] == "http://localhost"
@@ -286,6 +287,7 @@ def test_creation_waits_for_a_concurrent_writer(app, client, make_article):
 
 
 def test_our_own_demo_pages_may_create_articles(app, client):
+    app.config["PUBLIC_URL"] = "http://localhost"  # our own origin comes from PUBLIC_URL, never Host
     assert client.get(thread_url("demo-made", url="http://localhost/demo/demo-made")).status_code == 200
 
 

@@ -14,6 +14,8 @@
   var base = script.src.replace(/\/embed\.js([?#].*)?$/, "");
   var origin = new URL(base, location.href).origin;
   w.__causerie = { base: base };
+  // Tallest frame we accept (px): anything taller, or not a finite number, is ignored.
+  var MAX_FRAME_HEIGHT = 100000;
 
   function fill(key, count) {
     var els = d.querySelectorAll("[data-causerie-count]");
@@ -68,8 +70,9 @@
       if (event.origin !== origin || event.source !== frame.contentWindow) return;
       var m = event.data;
       if (!m || m.causerie !== 1) return;
-      if (m.type === "resize" && typeof m.height === "number" && m.height > 0) {
-        style.height = Math.min(Math.ceil(m.height), 1000000) + "px";
+      if (m.type === "resize" && typeof m.height === "number" && isFinite(m.height) &&
+          m.height > 0 && m.height <= MAX_FRAME_HEIGHT) {
+        style.height = Math.ceil(m.height) + "px";
       } else if (m.type === "count" && typeof m.count === "number" && typeof m.article === "string") {
         fill(m.article, m.count);
       } else if (m.type === "ready" && data.sso) {

@@ -3,24 +3,26 @@ from typing import Annotated
 
 from flask import Blueprint, current_app, jsonify, session
 from flask_login import login_user, logout_user
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from .. import accounts, privacy
-from ..auth_session import caller, csrf_token, require_admin, require_user
-from ..errors import ApiError
-from ..extensions import db, limiter
-from ..serialize import user_json
+from ..auth_session import by_bearer_token, caller, csrf_token, require_admin, require_user
+from ..errors import ApiError, validation_error
+from ..extensions import db, limiter, read_phase
+from ..login_throttle import remember_device, throttle_login
+from ..serialize import token_json, user_json
 from ..timeutil import isoformat
-from ..validation import Line, Strict, body
+from ..validation import Line, Strict, body, json_body, parse_fields
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v1")
 
 
 class Registration(Strict):
-    username: Annotated[str, StringConstraints(max_length=64)]
-    email: Annotated[EmailStr, StringConstraints(max_length=254)]
-    password: Annotated[str, StringConstraints(max_length=accounts.MAX_PASSWORD)]
-    display_name: Annotated[Line, StringConstraints(min_length=1, max_length=64)] | None = None
+    """Types only: accounts.registration_problems checks the values, every field in one pass."""
+    username: str
+    email: str
+    password: str
+    display_name: str | None = None
 
 
 class Login(Strict):
@@ -31,6 +33,7 @@ class Login(Strict):
 
 class TokenRequest(Strict):
     name: Annotated[Line, StringConstraints(min_length=1, max_length=100)]
+    expires_in_days: Annotated[int, Field(ge=1, le=accounts.MAX_TOKEN_DAYS)] | None = None
 
 
 class SsoRequest(Strict):
@@ -53,13 +56,6 @@ def _login_response(user, status: int):
     return jsonify(user=user_json(user, user), csrf_token=csrf_token()), status
 
 
-def _login_failures_key() -> str:
-    from flask import request
-    data = request.get_json(silent=True)
-    login = data.get("login") if isinstance(data, dict) else None
-    return f"login:{str(login).strip().casefold()[:254]}"
-
-
 @bp.get("/auth/me")
 def me():
     user = caller()
@@ -69,29 +65,41 @@ def me():
 @bp.post("/auth/register")
 @limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
 def register():
-    data = body(Registration)
-    user = accounts.register(data.username.strip(), str(data.email), data.password,
-                             data.display_name, current_app.config["PASSWORD_HASH_METHOD"])
+    fields, problems = parse_fields(Registration, json_body())
+    if problems:  # a field of the wrong type: report it with whatever is wrong with the others
+        raise validation_error(accounts.registration_problems(**fields) | problems)
+    user = accounts.register(**fields, hash_method=current_app.config["PASSWORD_HASH_METHOD"])
     return _login_response(user, 201)
 
 
 @bp.post("/auth/login")
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_FAILURES"], key_func=_login_failures_key,
-               deduct_when=lambda response: response.status_code == 401)
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_FAILURES_IP"],
-               deduct_when=lambda response: response.status_code == 401)
+@throttle_login
 def login():
     data = body(Login)
-    user = accounts.authenticate(data.login, data.password)
+    with read_phase():  # checking the password is slow: never inside the write lock (SQLite)
+        user = accounts.authenticate(data.login, data.password)
     if user is None:
         raise ApiError(401, "unauthorized", "Wrong username, e-mail address or password.")
     user._remember = data.remember
-    return _login_response(user, 200)
+    response, status = _login_response(user, 200)
+    remember_device(response, user)
+    return response, status
 
 
 @bp.post("/auth/logout")
 def logout():
     accounts.end_session(session.get("_user_id"))
+    logout_user()
+    session.clear()
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/auth/logout-everywhere")
+def logout_everywhere():
+    user = require_user()  # banned accounts too: ending their own access is always allowed
+    accounts.end_all_sessions(user)
+    accounts.end_all_tokens(user)
     logout_user()
     session.clear()
     db.session.commit()
@@ -109,11 +117,19 @@ def sso():
 @bp.post("/auth/tokens")
 def create_token():
     user = require_user()
+    if by_bearer_token():  # else a stolen token could mint successors that outlive its revocation
+        raise ApiError(403, "forbidden", "API tokens are created from a logged-in session, not with a token.")
     data = body(TokenRequest)
-    token, raw = accounts.create_token(user, data.name)
+    token, raw = accounts.create_token(user, data.name, data.expires_in_days)
     db.session.commit()
-    return jsonify(id=token.id, name=token.name, token=raw,
-                   created_at=isoformat(token.created_at)), 201
+    return jsonify(id=token.id, name=token.name, token=raw, created_at=isoformat(token.created_at),
+                   expires_at=isoformat(token.expires_at)), 201
+
+
+@bp.get("/auth/tokens")
+def list_tokens():
+    user = require_user()
+    return jsonify(tokens=[token_json(token) for token in accounts.list_tokens(user)])
 
 
 @bp.delete("/auth/tokens/<id:token_id>")
@@ -142,6 +158,7 @@ def export_me():
 @bp.delete("/me")
 def delete_me():
     user = require_user()
+    accounts.ensure_admin_remains(user)
     accounts.end_all_sessions(user)
     privacy.delete_account(user, current_app.config["ANONYMIZE_ON_DELETE"])
     logout_user()

@@ -5,12 +5,12 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field, StringConstraints
 
 from .. import articles, comments, thread_cache, threads
-from ..auth_session import caller, require_active_user, require_user
+from ..auth_session import caller, require_active_user
 from ..comments import Limits
 from ..extensions import db, read_phase
 from ..models import FlagReason
-from ..ratelimits import limit, public_read
-from ..security import allowed_origins
+from ..ratelimits import limit, public_read, spend_per_ip
+from ..security import host_origins
 from ..timeutil import isoformat
 from ..validation import Id, Line, Strict, body, query_choice, query_int
 
@@ -93,8 +93,10 @@ def create(key: str):
     data = body(NewComment)
     with read_phase():  # lookups and rendering hold no write lock
         article = articles.find_or_new_article(
-            key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], allowed_origins())
+            key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], host_origins())
         draft = comments.check_post(article, author, data.body, _limits(), parent_id=data.parent_id)
+    if article.id is None:  # only an article actually created is counted
+        spend_per_ip("RATELIMIT_ARTICLE_CREATE")
     comment = comments.save_post(article, author, draft)
     db.session.commit()
     # The author learns the rules' verdict, "rejected" included.
@@ -105,7 +107,7 @@ def create(key: str):
 @limit("RATELIMIT_POST")
 @limit("RATELIMIT_POST_IP", per="ip")
 def edit(comment_id: int):
-    editor = require_user()
+    editor = require_active_user()
     data = body(CommentEdit)
     comments.edit_comment(comment_id, editor, data.body, _limits())
     db.session.commit()
@@ -114,7 +116,7 @@ def edit(comment_id: int):
 
 @bp.delete("/comments/<id:comment_id>")
 def delete(comment_id: int):
-    actor = require_user()
+    actor = require_active_user()
     comments.delete_comment(comment_id, actor)
     db.session.commit()
     return "", 204
@@ -124,7 +126,7 @@ def delete(comment_id: int):
 @limit("RATELIMIT_VOTE")
 @limit("RATELIMIT_VOTE_IP", per="ip")
 def vote(comment_id: int):
-    voter = require_user()
+    voter = require_active_user()
     data = body(VoteRequest)
     state = comments.vote(comment_id, voter, data.value)
     db.session.commit()
@@ -135,7 +137,7 @@ def vote(comment_id: int):
 @limit("RATELIMIT_FLAG")
 @limit("RATELIMIT_FLAG_IP", per="ip")
 def flag(comment_id: int):
-    reporter = require_user()
+    reporter = require_active_user()
     data = body(FlagRequest)
     report = comments.flag(comment_id, reporter, data.reason, data.note)
     db.session.commit()

@@ -1,16 +1,17 @@
 """/api/v1/moderation: queues, decisions, bans, the audit log and settings.
 
-Everything needs a moderator (readers 403, anonymous 401); changing the
-settings needs an admin. Choices where the contract is silent: ``article=``
-naming an unknown article is 404 and, when given, the queue counts are that
-article's; a ban's ``reason`` is optional; in a settings update ``null`` is
-not a value (422).
+Everything needs a moderator who is not banned (readers and banned staff 403,
+anonymous 401); changing the settings needs an admin. A ban needs a ``reason``
+(422 without one, as the contract says). Choices where the contract is silent:
+``article=`` naming an unknown article is 404 and, when given, the queue counts
+are that article's; in a settings update ``null`` is not a value (422); the
+log's ``previous_body`` (what an edit replaced) is shown to admins only.
 """
 import re
 from typing import Annotated, Literal
 
 from flask import Blueprint, jsonify, request
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from .. import articles, moderation, moderation_queues, rules, threads
 from ..auth_session import require_admin, require_moderator
@@ -45,9 +46,15 @@ class BulkDecision(Strict):
     reason: Reason | None = None
 
 
+def _required(text: str) -> str:
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
 class Ban(Strict):
     days: Annotated[int, Field(ge=1, le=MAX_BAN_DAYS)] | None = None
-    reason: Reason | None = None
+    reason: Annotated[Reason, AfterValidator(_required)]
     purge: bool = False
 
 

@@ -5,12 +5,12 @@ the JSON API (same origin, session cookie, X-CSRF-Token from GET /api/v1/auth/me
 """
 import re
 from functools import partial
-from urllib.parse import unquote
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from ..auth_session import caller
 from ..i18n import pick_language, table, translate
+from ..next_path import safe_next
 from ..security import content_security_policy
 
 bp = Blueprint("dashboard", __name__)
@@ -20,32 +20,6 @@ TABS = (*QUEUES, "log", "settings")
 SETTINGS_FIELDS = ("premoderation", "trusted_after", "max_links", "flag_threshold",
                    "edit_window_minutes", "banned_words", "suspect_words")
 _ARTICLE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}")
-# Whitespace and control characters: browsers drop some of them inside URLs ("/\t/evil" is "//evil").
-_UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f-\xa0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]")
-MAX_NEXT = 2000
-
-
-def safe_next(raw: str | None, default: str = "/") -> str:
-    """``raw`` when it is a same-site relative path, else ``default``.
-
-    Honoured only: a single leading ``/`` not followed by ``/`` or ``\\``, judged on the value
-    and on its percent-decoded forms; anything holding whitespace, a control character or a
-    backslash is refused outright rather than cleaned, so what we hand back is what we checked.
-    """
-    if not raw or len(raw) > MAX_NEXT:
-        return default
-    forms = [raw]
-    for _ in range(3):  # double and triple encodings ("%252F") decode a layer at a time
-        decoded = unquote(forms[-1])
-        if decoded == forms[-1]:
-            break
-        forms.append(decoded)
-    for form in forms:
-        if _UNSAFE_CHARS.search(form) or "\\" in form:
-            return default
-        if not form.startswith("/") or form.startswith("//"):
-            return default
-    return raw
 
 
 def _strings(lang: str, prefix: str) -> dict[str, str]:
@@ -99,7 +73,7 @@ def moderation():
         response = redirect("/login?next=/moderation", 302)
         response.headers["Cache-Control"] = "no-store"
         return response
-    if not user.is_moderator:
+    if not user.is_moderator or user.is_banned():  # a ban takes the dashboard too
         return _page("moderation/forbidden.html", status=403, user=user)
     lang = pick_language(request.args.get("lang"))
     tab = request.args.get("queue", "pending")

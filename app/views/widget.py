@@ -12,8 +12,8 @@ from ..comments import prepare_body
 from ..errors import ApiError
 from ..extensions import db, limiter, write_phase
 from ..i18n import pick_language, table, translate
-from ..ratelimits import per_user
-from ..security import allowed_origins, content_security_policy
+from ..ratelimits import per_user, spend_per_ip
+from ..security import allowed_origins, content_security_policy, host_origins
 from ..serialize import article_json
 from ..timeutil import isoformat, utcnow
 from ..validation import Strict, body
@@ -43,15 +43,6 @@ def _translations():
     lang = g.get("widget_lang", "en")
     return {"t": lambda name, /, **values: translate(lang, name, **values),
             "tn": lambda name, n: plural(lang, name, n), "lang": lang}
-
-
-def _own_origin() -> str:
-    return f"{request.scheme}://{request.host}".lower()
-
-
-def _frame_origins() -> list[str]:
-    """Origins that may frame the thread and receive its messages: the host sites and ourselves."""
-    return [_own_origin(), *(o.lower() for o in allowed_origins())]
 
 
 def _frame_headers(response):
@@ -93,17 +84,12 @@ def thread():
     try:
         if not articles.KEY_RE.fullmatch(key):
             raise ApiError(404, "not_found", "No such article.")
-        # Our own demo pages count as a host site, so /demo/<key> works without configuration.
-        article = articles.find_or_new_article(
-            key, _one_line(request.args.get("title"), 300), _one_line(request.args.get("url"), 2000),
-            current_app.config["AUTO_CREATE_ARTICLES"], _frame_origins())
-        if article.id is None:
-            with write_phase():
-                article = articles.save_new_article(article)
-                db.session.commit()
+        article = _open_article(key)
     except ApiError as error:
         page = render_template("embed/unavailable.html", error=error, theme=theme)
-        return _frame_headers(current_app.make_response((page, error.status)))
+        response = current_app.make_response((page, error.status))
+        response.headers.extend(error.headers)
+        return _frame_headers(response)
 
     page = threads.thread_page(article, caller())
     parent = (request.args.get("origin") or "").lower().rstrip("/")
@@ -113,7 +99,7 @@ def thread():
         "lang": lang,
         "api": request.script_root + "/api/v1",
         # Messages (height, count) go to this origin only, and only when it may frame us.
-        "parentOrigin": parent if parent in _frame_origins() else None,
+        "parentOrigin": parent if parent in host_origins() else None,
         "maxLength": current_app.config["MAX_COMMENT_LENGTH"],
         "maxDepth": current_app.config["MAX_DEPTH"],
         "editWindow": rules.effective_settings()["edit_window_minutes"],
@@ -123,6 +109,28 @@ def thread():
     html = render_template("embed/thread.html", article=article, page=page, config=config,
                            theme=theme, now=isoformat(utcnow()), indent_levels=INDENT_LEVELS)
     return _frame_headers(current_app.make_response(html))
+
+
+def _open_article(key: str):
+    """The article the frame shows: found (the hot path: one query), created from an allowed host
+    page (our demo pages count when PUBLIC_URL is set; creations are rate limited per IP address),
+    or with a first view's provisional title and url corrected by a view from the host page."""
+    title = _one_line(request.args.get("title"), 300)
+    url = _one_line(request.args.get("url"), 2000)
+    origins = host_origins()
+    seen_on_page = articles.on_host_page(url, request.referrer, origins)
+    article = articles.find_or_new_article(
+        key, title, url, current_app.config["AUTO_CREATE_ARTICLES"], origins, seen_on_page)
+    if article.id is None:
+        spend_per_ip("RATELIMIT_ARTICLE_CREATE")
+        with write_phase():
+            article = articles.save_new_article(article)
+            db.session.commit()
+    elif seen_on_page and articles.is_provisional(article):
+        with write_phase():
+            articles.correct_provisional(article, title, url, seen_on_page)
+            db.session.commit()
+    return article
 
 
 @bp.post("/api/v1/preview")
@@ -161,11 +169,18 @@ def demo_article():
     g.widget_lang = "fr"
     story = read_demo_article()
     article = articles.get_article(story["key"])
-    url = article.url if article is not None else request.url_root
+    url = article.url if article is not None else _public_url("/")
     return render_template("demo/article.html", story=story, url=url, **_host_options())
 
 
 @bp.get("/demo/<key:key>")
 def demo_host(key: str):
     g.widget_lang = pick_language(request.args.get("lang"))
-    return render_template("demo/host.html", key=key, url=request.base_url, **_host_options())
+    return render_template("demo/host.html", key=key, url=_public_url(request.path), **_host_options())
+
+
+def _public_url(path: str) -> str:
+    """``path`` on PUBLIC_URL (the demo pages' own address, as the widget will check it); on the
+    request's host only when PUBLIC_URL is unset, where the demo cannot create articles anyway."""
+    base = current_app.config.get("PUBLIC_URL") or request.url_root
+    return base.rstrip("/") + path

@@ -188,6 +188,7 @@ def live_server(live_database_url, tmp_path_factory):
         "SECRET_KEY": "browser-tests-" + uuid.uuid4().hex,
         "RATELIMIT_ENABLED": "false",
         "ALLOWED_ORIGINS": f"{url},{HOST_ORIGIN}",
+        "PUBLIC_URL": url,  # our own origin (the demo pages), as make run sets it
         "SSO_SECRET": SSO_SECRET,
         "AUTO_CREATE_ARTICLES": "true",
         "PYTHONUNBUFFERED": "1",

@@ -17,6 +17,7 @@ function fillAuthor(node, c) {
   node.querySelector(".author-name").textContent = author ? author.display_name || author.username
     : t("deleted_account");
   node.querySelector(".author-username").textContent = author ? "@" + author.username : "";
+  node.querySelector(".item-staff").hidden = !(author && author.staff);
   const stats = c.author_stats;
   node.querySelector(".author-stats").textContent = stats
     ? t("author_stats", { approved: stats.approved || 0, rejected: stats.rejected || 0,

@@ -68,8 +68,15 @@ function entryRow(entry) {
   }
   cell(row, t("log.user"), user);
   cell(row, t("log.change"), statusChange(entry));
-  cell(row, t("log.reason"), entry.reason || null);
+  cell(row, t("log.reason"), entry.previous_body ? previousBody(entry) : entry.reason || null);
   return row;
+}
+
+// An edit of someone else's comment (admins only): the text it replaced, folded away.
+function previousBody(entry) {
+  const details = make("details");
+  details.append(make("summary", null, t("log.previous_body")), make("pre", "dash-previous", entry.previous_body));
+  return details;
 }
 
 async function unban(userId, button) {

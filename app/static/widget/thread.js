@@ -206,6 +206,7 @@
     li.classList.toggle("c-flat", c.depth >= config.indentLevels);
     part(li, ".c-author").textContent = author ? author.display_name : t("deleted_author");
     part(li, ".c-user").textContent = author ? "@" + author.username : "";
+    part(li, ".c-staff").hidden = !(author && author.staff);
     var to = part(li, ".c-to");
     to.hidden = c.depth <= config.indentLevels;
     to.textContent = t("replying_to", { name: parentName ? "@" + parentName : t("deleted_author") });
