@@ -7,9 +7,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import errors
 from .config import DEFAULTS
 from .extensions import db, limiter, login_manager, migrate
+from .web import error_handlers
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -23,10 +23,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter._key_prefix = ""  # Flask-Limiter would keep the first app's RATELIMIT_KEY_PREFIX for every later one
     limiter.init_app(app)
-    errors.init_app(app)
+    error_handlers.init_app(app)
 
-    from . import auth_session, security
-    auth_session.init_app(app)
+    from .web import caller, security
+    caller.init_app(app)
     app.after_request(security.add_security_headers)
 
     from .views import register_blueprints

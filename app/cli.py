@@ -4,12 +4,12 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from . import accounts
+from .accounts import registration
+from .discussion.lifecycle import touch_article
+from .discussion.sanitize import RenderError, render_stored
 from .errors import ApiError
 from .extensions import db
-from .lifecycle import touch_article
 from .models import Comment, Role
-from .sanitize import RenderError, render_stored
 
 users = AppGroup("users", help="Manage accounts.")
 
@@ -23,7 +23,7 @@ users = AppGroup("users", help="Manage accounts.")
 def create_user(username, email, password, role, display_name):
     """Create an account with the given role."""
     try:
-        user = accounts.register(username, email, password, display_name,
+        user = registration.register(username, email, password, display_name,
                                  current_app.config["PASSWORD_HASH_METHOD"], role=Role(role))
     except ApiError as exc:
         detail = "; ".join(f"{k} {v}" for k, v in (exc.fields or {}).items()) or exc.message
@@ -79,10 +79,5 @@ def rerender():
 def register_commands(app) -> None:
     app.cli.add_command(users)
     app.cli.add_command(rerender)
-    try:
-        from .demo import demo
-    except ModuleNotFoundError as exc:
-        if exc.name != "app.demo":
-            raise
-    else:
-        app.cli.add_command(demo)
+    from .demo.loader import demo
+    app.cli.add_command(demo)

@@ -33,7 +33,7 @@ DEFAULTS = {
     "RATELIMIT_KEY_PREFIX": "",
     # On account deletion keep comments with author null instead of tombstoning them.
     "ANONYMIZE_ON_DELETE": False,
-    # Memory each server process may keep anonymous thread pages in, in bytes (thread_cache.py).
+    # Memory each server process may keep anonymous thread pages in, in bytes (discussion/page_cache.py).
     "THREAD_CACHE_BYTES": 32 * 1024 * 1024,
     # Largest request body accepted, in bytes.
     "MAX_CONTENT_LENGTH": 256 * 1024,

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 from flask import g, has_request_context, request
 from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,16 +28,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def client_address():
-    """The caller's address for rate limits: the socket peer (proxies are trusted only through ProxyFix)."""
-    return request.remote_addr or "unknown"
-
-
 # Views commit once and then serialize what they wrote: keep loaded attributes after commit.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
-limiter = Limiter(key_func=client_address, headers_enabled=True)
+# Limits name their own keys (web/ratelimits.py); the socket peer is the default.
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 
 BUSY_TIMEOUT_MS = 30000

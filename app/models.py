@@ -5,7 +5,7 @@ Threads are stored as an adjacency list with two columns fixed at insert:
 comment) and ``depth``. Reading a page of a thread is then one query for the
 page of top-level comments and one ``WHERE root_id IN (...)`` for everything
 under them, whatever the depth, so the number of queries per request is
-constant; the tree is assembled in Python in O(n) (see ``tree.py``).
+constant; the tree is assembled in Python in O(n) (see ``discussion/tree.py``).
 Nested sets or closure tables would make inserts expensive; recursive CTEs
 would make every read recursive in the database.
 """
@@ -13,12 +13,21 @@ from datetime import datetime, timezone
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship, validates
 
+from .accounts.names import skeleton
+from .discussion.sanitize import text_key
 from .extensions import db
-from .names import skeleton
-from .sanitize import text_key
 from .timeutil import UTCDateTime, utcnow
 
 # A permanent ban is stored as a ban until the end of time.

@@ -312,7 +312,7 @@ def seed(flask_app, rng: random.Random) -> dict:
     from app.models import Article, Comment, User
 
     try:
-        from app.sanitize import render
+        from app.discussion.sanitize import render
     except ImportError:  # the sanitizer lands with the comments issue
         import html
 

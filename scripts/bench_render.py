@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import sanitize  # noqa: E402
+from app.discussion import sanitize
 
 MAX_LENGTH = 10_000
 RUNS = 3

@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select
 from app import create_app
 from app.extensions import db
 from app.models import Article
-from app.next_path import safe_next
+from app.web.next_path import safe_next
 
 from .conftest import ALLOWED_ORIGIN, ApiClient
 

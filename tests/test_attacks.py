@@ -3,8 +3,8 @@ like 1.3) and bad-requests.md (numbers like W5) -- the cases test_errors.py, tes
 test_auth.py do not already cover. The oracle: a 4xx with the JSON error shape, nothing stored or
 changed (a snapshot of the tables before and after), and the service still answering."""
 import base64
-import os
 import json
+import os
 import statistics
 import time
 from functools import cached_property
@@ -16,9 +16,18 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, insert, select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from app.discussion.lifecycle import change_status
 from app.extensions import db
-from app.lifecycle import change_status
-from app.models import ApiToken, Article, Comment, Flag, LoginSession, ModerationEvent, User, Vote
+from app.models import (
+    ApiToken,
+    Article,
+    Comment,
+    Flag,
+    LoginSession,
+    ModerationEvent,
+    User,
+    Vote,
+)
 from app.timeutil import utcnow
 
 from .conftest import ALLOWED_ORIGIN, PASSWORD, ApiClient

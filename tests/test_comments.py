@@ -236,7 +236,7 @@ def test_replies_limit_and_more_replies(app, login, alice, bob, article):
 
 
 def _hold(app, comment_id, status="pending"):
-    from app.lifecycle import change_status
+    from app.discussion.lifecycle import change_status
     with app.app_context():
         change_status(db.session.get(Comment, comment_id), status)
         db.session.commit()
@@ -362,6 +362,7 @@ def _count_queries(app, path):
 def _seed_thread(app, key, size, first_id):
     """Insert ``size`` comments (a third top-level, the rest replies at varied depths) in bulk."""
     from sqlalchemy import insert
+
     from app.models import User
     from app.timeutil import utcnow
     with app.app_context():

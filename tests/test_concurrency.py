@@ -19,8 +19,14 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from .servers import (ALLOWED_ORIGIN, AppServer, database_engine, fresh_database_url, is_postgres,
-                      register_user)
+from .servers import (
+    ALLOWED_ORIGIN,
+    AppServer,
+    database_engine,
+    fresh_database_url,
+    is_postgres,
+    register_user,
+)
 
 pytestmark = pytest.mark.slow
 

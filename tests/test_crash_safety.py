@@ -12,8 +12,14 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from .servers import ALLOWED_ORIGIN, AppServer, database_engine, is_postgres, register_user
-from .servers import fresh_database  # noqa: F401 - fixture
+from .servers import (
+    ALLOWED_ORIGIN,
+    AppServer,
+    database_engine,
+    fresh_database,  # noqa: F401 - fixture
+    is_postgres,
+    register_user,
+)
 
 pytestmark = pytest.mark.slow
 

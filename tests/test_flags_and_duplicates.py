@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
 
+from app.discussion.sanitize import text_key
 from app.extensions import db
 from app.models import Comment, Flag
-from app.sanitize import text_key
 from app.timeutil import UTCDateTime, utcnow
 
 Q = "/api/v1/moderation/queue"

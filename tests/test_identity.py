@@ -9,9 +9,9 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
+from app.accounts.names import skeleton
 from app.extensions import db
-from app.models import Role, User
-from app.names import skeleton
+from app.models import User
 
 from .conftest import PASSWORD
 
@@ -212,7 +212,7 @@ def test_sso_names_that_are_refused_fall_back_to_a_safe_name(app, login, config,
     assert response.status_code == 200  # never a failed sign-on
     user = response.get_json()["user"]
     assert user["display_name"] == user["username"]
-    from app.names import looks_like_staff
+    from app.accounts.names import looks_like_staff
     assert not looks_like_staff(user["username"]) and skeleton(user["username"]) != skeleton("alice")
 
 

@@ -10,8 +10,10 @@ from app.extensions import db
 from app.models import User
 
 from .conftest import PASSWORD, REDIS_URL, ApiClient
-from .servers import AppServer
-from .servers import fresh_database  # noqa: F401 - fixture
+from .servers import (
+    AppServer,
+    fresh_database,  # noqa: F401 - fixture
+)
 
 LOGIN = "/api/v1/auth/login"
 WRONG = "wrong password!!"

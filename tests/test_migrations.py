@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
-from app.comments import _SAME_TEXT
+from app.discussion.posting import _SAME_TEXT
 from app.extensions import db
 
 # Older revisions build an expression index that Alembic cannot reflect on SQLite.

@@ -9,13 +9,18 @@ from hypothesis import strategies as st
 from markdown_it.rules_inline.linkify import linkify as upstream_linkify
 from sqlalchemy import select, update
 
-from app import sanitize
+from app.discussion import sanitize
+from app.discussion.sanitize import render
 from app.extensions import db
 from app.models import Article, Comment
-from app.sanitize import render
 
-from .servers import Api, AppServer, database_engine, register_user
-from .servers import fresh_database  # noqa: F401 - fixture
+from .servers import (
+    Api,
+    AppServer,
+    database_engine,
+    fresh_database,  # noqa: F401 - fixture
+    register_user,
+)
 
 REL = 'rel="nofollow ugc noopener"'
 

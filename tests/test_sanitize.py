@@ -5,9 +5,20 @@ No Flask app needed. Speed is measured by scripts/bench_render.py, not asserted 
 
 import pytest
 
-from app import sanitize
-from app.sanitize import RenderError, count_links, is_blank, render, render_with_links
-from tests.xss_corpus import MAX_COMMENT_LENGTH, assert_inert_html, declared_total, load_cases
+from app.discussion import sanitize
+from app.discussion.sanitize import (
+    RenderError,
+    count_links,
+    is_blank,
+    render,
+    render_with_links,
+)
+from tests.xss_corpus import (
+    MAX_COMMENT_LENGTH,
+    assert_inert_html,
+    declared_total,
+    load_cases,
+)
 
 # --- the shared corpus ---------------------------------------------------------------------------
 

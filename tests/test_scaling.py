@@ -7,8 +7,12 @@ answer (CI starts it): when it does not, this test fails, it never skips.
 import pytest
 
 from .conftest import REDIS_URL
-from .servers import AppServer, login_user, register_user
-from .servers import fresh_database  # noqa: F401 - fixture
+from .servers import (
+    AppServer,
+    fresh_database,  # noqa: F401 - fixture
+    login_user,
+    register_user,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,14 @@ import time
 import pytest
 import requests
 
-from .servers import ROOT, _bin, flask_cli, free_port, server_environment
-from .servers import fresh_database  # noqa: F401 - fixture
+from .servers import (
+    ROOT,
+    _bin,
+    flask_cli,
+    free_port,
+    fresh_database,  # noqa: F401 - fixture
+    server_environment,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,17 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import (FOREVER, ApiToken, Article, Comment, Flag, ModerationEvent,
-                        ModerationSettings, User, Vote)
+from app.models import (
+    FOREVER,
+    ApiToken,
+    Article,
+    Comment,
+    Flag,
+    ModerationEvent,
+    ModerationSettings,
+    User,
+    Vote,
+)
 
 API = "/api/v1"
 

@@ -1,7 +1,7 @@
 """The per-process cache of anonymous thread pages stays within its bounds."""
-from app import thread_cache
+from app.discussion import page_cache
+from app.discussion.page_cache import PageCache
 from app.extensions import db
-from app.thread_cache import PageCache
 
 
 def test_least_recently_used_pages_leave_first_when_bytes_run_out():
@@ -54,7 +54,7 @@ def test_many_different_pages_of_a_thread_keep_a_worker_within_its_budget(app, c
             assert response.status_code == 200
             served += len(response.data)
     with bounded.app_context():
-        cache = thread_cache.pages()
+        cache = page_cache.pages()
         assert 0 < cache.size_bytes <= 20_000 and len(cache) > 1
         db.engine.dispose()
     assert served > 10 * 20_000

@@ -7,7 +7,7 @@ The corpus lives beside the repository clone (<repo>/../shared/corpus), or where
 (the corpus directory or the xss.txt file itself).
 
 assert_inert_html() is the corpus oracle for a stored body_html, with its own copy of the allowlist
-so that a widened allowlist in app/sanitize.py fails the tests instead of passing them.
+so that a widened allowlist in app/discussion/sanitize.py fails the tests instead of passing them.
 """
 
 import os

@@ -1,7 +1,7 @@
 """Blueprints: the only code that touches request and response."""
 from werkzeug.routing import BaseConverter, ValidationError
 
-from ..validation import MAX_ID
+from ..web.validation import MAX_ID
 
 
 class ArticleKeyConverter(BaseConverter):
@@ -29,14 +29,15 @@ def register_blueprints(app) -> None:
     app.url_map.converters["key"] = ArticleKeyConverter
     app.url_map.converters["id"] = IdConverter
 
-    from . import api_articles, api_auth, api_comments, api_moderation, health
-    for module in (api_auth, api_articles, api_comments, api_moderation, health):
-        app.register_blueprint(module.bp)
-    for name in ("widget", "dashboard"):
-        try:
-            module = __import__(f"{__name__}.{name}", fromlist=["bp"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
+    from . import (
+        api_articles,
+        api_auth,
+        api_comments,
+        api_moderation,
+        dashboard,
+        demo_pages,
+        health,
+        widget,
+    )
+    for module in (api_auth, api_articles, api_comments, api_moderation, health, widget, demo_pages, dashboard):
         app.register_blueprint(module.bp)

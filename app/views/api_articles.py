@@ -4,13 +4,15 @@ from typing import Annotated, Literal
 from flask import Blueprint, jsonify, request
 from pydantic import StringConstraints
 
-from .. import articles, cursors
-from ..auth_session import require_admin, require_moderator
+from .. import pagination
+from ..discussion import articles
+from ..discussion.serialize import article_json
 from ..errors import validation_error
 from ..extensions import db
-from ..ratelimits import public_read
-from ..serialize import article_json
-from ..validation import Line, Strict, body, query_int
+from ..web import validation
+from ..web.caller import require_admin, require_moderator
+from ..web.ratelimits import public_read
+from ..web.validation import Line, Strict, body, query_int
 
 bp = Blueprint("api_articles", __name__, url_prefix="/api/v1")
 
@@ -64,13 +66,13 @@ def patch(key: str):
 def index():
     require_moderator()
     limit = query_int("limit", 20, 100, minimum=1)
-    after = cursors.after_param("articles")
+    after = validation.after_param("articles")
     if after is not None:
-        after = (cursors.to_datetime(after[0]), after[1])
+        after = (pagination.to_datetime(after[0]), after[1])
     rows = articles.list_articles(limit, after)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = cursors.encode("articles", rows[-1].created_at, rows[-1].id) if more else None
+    next_cursor = pagination.encode("articles", rows[-1].created_at, rows[-1].id) if more else None
     return jsonify(articles=[article_json(a) for a in rows], next=next_cursor)
 
 

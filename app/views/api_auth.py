@@ -5,20 +5,28 @@ from flask import Blueprint, current_app, jsonify, session
 from flask_login import login_user, logout_user
 from pydantic import Field, StringConstraints
 
-from .. import accounts, privacy
-from ..auth_session import by_bearer_token, caller, csrf_token, require_admin, require_user
+from ..accounts import passwords, privacy, registration, roles, sessions
+from ..accounts import sso as accounts_sso
+from ..accounts import tokens as accounts_tokens
+from ..accounts.serialize import token_json, user_json
 from ..errors import ApiError, validation_error
 from ..extensions import db, limiter, read_phase
-from ..login_throttle import remember_device, throttle_login
-from ..serialize import token_json, user_json
 from ..timeutil import isoformat
-from ..validation import Line, Strict, body, json_body, parse_fields
+from ..web.caller import (
+    by_bearer_token,
+    caller,
+    csrf_token,
+    require_admin,
+    require_user,
+)
+from ..web.login_throttle import remember_device, throttle_login
+from ..web.validation import Line, Strict, body, json_body, parse_fields
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v1")
 
 
 class Registration(Strict):
-    """Types only: accounts.registration_problems checks the values, every field in one pass."""
+    """Types only: registration.registration_problems checks the values, every field in one pass."""
     username: str
     email: str
     password: str
@@ -27,13 +35,13 @@ class Registration(Strict):
 
 class Login(Strict):
     login: Annotated[str, StringConstraints(min_length=1, max_length=254)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=accounts.MAX_PASSWORD)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=passwords.MAX_PASSWORD)]
     remember: bool = False
 
 
 class TokenRequest(Strict):
     name: Annotated[Line, StringConstraints(min_length=1, max_length=100)]
-    expires_in_days: Annotated[int, Field(ge=1, le=accounts.MAX_TOKEN_DAYS)] | None = None
+    expires_in_days: Annotated[int, Field(ge=1, le=accounts_tokens.MAX_TOKEN_DAYS)] | None = None
 
 
 class SsoRequest(Strict):
@@ -46,10 +54,10 @@ class RoleChange(Strict):
 
 def _login_response(user, status: int):
     """Start a fresh session for ``user`` (no fixation: the old one is discarded) and answer it."""
-    accounts.end_session(session.get("_user_id"))
+    sessions.end_session(session.get("_user_id"))
     session.clear()
     remember = bool(getattr(user, "_remember", False))
-    accounts.start_session(user, remember, current_app.config["REMEMBER_DAYS"])
+    sessions.start_session(user, remember, current_app.config["REMEMBER_DAYS"])
     session.permanent = remember
     login_user(user)
     db.session.commit()
@@ -67,8 +75,8 @@ def me():
 def register():
     fields, problems = parse_fields(Registration, json_body())
     if problems:  # a field of the wrong type: report it with whatever is wrong with the others
-        raise validation_error(accounts.registration_problems(**fields) | problems)
-    user = accounts.register(**fields, hash_method=current_app.config["PASSWORD_HASH_METHOD"])
+        raise validation_error(registration.registration_problems(**fields) | problems)
+    user = registration.register(**fields, hash_method=current_app.config["PASSWORD_HASH_METHOD"])
     return _login_response(user, 201)
 
 
@@ -77,7 +85,7 @@ def register():
 def login():
     data = body(Login)
     with read_phase():  # checking the password is slow: never inside the write lock (SQLite)
-        user = accounts.authenticate(data.login, data.password)
+        user = sessions.authenticate(data.login, data.password)
     if user is None:
         raise ApiError(401, "unauthorized", "Wrong username, e-mail address or password.")
     user._remember = data.remember
@@ -88,7 +96,7 @@ def login():
 
 @bp.post("/auth/logout")
 def logout():
-    accounts.end_session(session.get("_user_id"))
+    sessions.end_session(session.get("_user_id"))
     logout_user()
     session.clear()
     db.session.commit()
@@ -98,8 +106,8 @@ def logout():
 @bp.post("/auth/logout-everywhere")
 def logout_everywhere():
     user = require_user()  # banned accounts too: ending their own access is always allowed
-    accounts.end_all_sessions(user)
-    accounts.end_all_tokens(user)
+    sessions.end_all_sessions(user)
+    accounts_tokens.end_all_tokens(user)
     logout_user()
     session.clear()
     db.session.commit()
@@ -110,7 +118,7 @@ def logout_everywhere():
 @limiter.limit(lambda: current_app.config["RATELIMIT_SSO"])
 def sso():
     data = body(SsoRequest)
-    user = accounts.sso_login(data.token, current_app.config["SSO_SECRET"])
+    user = accounts_sso.sso_login(data.token, current_app.config["SSO_SECRET"])
     return _login_response(user, 200)
 
 
@@ -120,7 +128,7 @@ def create_token():
     if by_bearer_token():  # else a stolen token could mint successors that outlive its revocation
         raise ApiError(403, "forbidden", "API tokens are created from a logged-in session, not with a token.")
     data = body(TokenRequest)
-    token, raw = accounts.create_token(user, data.name, data.expires_in_days)
+    token, raw = accounts_tokens.create_token(user, data.name, data.expires_in_days)
     db.session.commit()
     return jsonify(id=token.id, name=token.name, token=raw, created_at=isoformat(token.created_at),
                    expires_at=isoformat(token.expires_at)), 201
@@ -129,13 +137,13 @@ def create_token():
 @bp.get("/auth/tokens")
 def list_tokens():
     user = require_user()
-    return jsonify(tokens=[token_json(token) for token in accounts.list_tokens(user)])
+    return jsonify(tokens=[token_json(token) for token in accounts_tokens.list_tokens(user)])
 
 
 @bp.delete("/auth/tokens/<id:token_id>")
 def revoke_token(token_id: int):
     user = require_user()
-    accounts.revoke_token(user, token_id)
+    accounts_tokens.revoke_token(user, token_id)
     db.session.commit()
     return "", 204
 
@@ -144,7 +152,7 @@ def revoke_token(token_id: int):
 def set_role(user_id: int):
     admin = require_admin()
     data = body(RoleChange)
-    user = accounts.set_role(user_id, data.role)
+    user = roles.set_role(user_id, data.role)
     db.session.commit()
     return jsonify(user_json(user, admin))
 
@@ -158,8 +166,8 @@ def export_me():
 @bp.delete("/me")
 def delete_me():
     user = require_user()
-    accounts.ensure_admin_remains(user)
-    accounts.end_all_sessions(user)
+    roles.ensure_admin_remains(user)
+    sessions.end_all_sessions(user)
     privacy.delete_account(user, current_app.config["ANONYMIZE_ON_DELETE"])
     logout_user()
     session.clear()

@@ -4,15 +4,17 @@ from typing import Annotated, Literal
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field, StringConstraints
 
-from .. import articles, comments, thread_cache, threads
-from ..auth_session import caller, require_active_user
-from ..comments import Limits
+from ..discussion import articles, page_cache, reactions, threads
+from ..discussion import editing as discussion_editing
+from ..discussion import posting as discussion_posting
+from ..discussion.posting import Limits
 from ..extensions import db, read_phase
 from ..models import FlagReason
-from ..ratelimits import limit, public_read, spend_per_ip
-from ..security import host_origins
 from ..timeutil import isoformat
-from ..validation import Id, Line, Strict, body, query_choice, query_int
+from ..web.caller import caller, require_active_user
+from ..web.ratelimits import limit, public_read, spend_per_ip
+from ..web.security import host_origins
+from ..web.validation import Id, Line, Strict, body, query_choice, query_int
 
 bp = Blueprint("api_comments", __name__, url_prefix="/api/v1")
 
@@ -59,11 +61,11 @@ def thread(key: str):
                                            after=after))
     # Anonymous readers share pages: on a hit the article's row is the only query.
     cache_key = (article.id, article.version, sort, limit, replies, after)
-    page = thread_cache.pages().get(cache_key)
+    page = page_cache.pages().get(cache_key)
     if page is None:
         page = current_app.json.dumps(threads.thread_page(
             article, None, sort=sort, limit=limit, replies=replies, after=after)).encode()
-        thread_cache.pages().put(cache_key, page)
+        page_cache.pages().put(cache_key, page)
     return current_app.response_class(page, mimetype="application/json")
 
 
@@ -94,10 +96,10 @@ def create(key: str):
     with read_phase():  # lookups and rendering hold no write lock
         article = articles.find_or_new_article(
             key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], host_origins())
-        draft = comments.check_post(article, author, data.body, _limits(), parent_id=data.parent_id)
+        draft = discussion_posting.check_post(article, author, data.body, _limits(), parent_id=data.parent_id)
     if article.id is None:  # only an article actually created is counted
         spend_per_ip("RATELIMIT_ARTICLE_CREATE")
-    comment = comments.save_post(article, author, draft)
+    comment = discussion_posting.save_post(article, author, draft)
     db.session.commit()
     # The author learns the rules' verdict, "rejected" included.
     return jsonify(comment=threads.comment_json(comment, author, article.key, reveal=True)), 201
@@ -109,7 +111,7 @@ def create(key: str):
 def edit(comment_id: int):
     editor = require_active_user()
     data = body(CommentEdit)
-    comments.edit_comment(comment_id, editor, data.body, _limits())
+    discussion_editing.edit_comment(comment_id, editor, data.body, _limits())
     db.session.commit()
     return jsonify(threads.comment_detail(comment_id, editor, for_author=True))
 
@@ -117,7 +119,7 @@ def edit(comment_id: int):
 @bp.delete("/comments/<id:comment_id>")
 def delete(comment_id: int):
     actor = require_active_user()
-    comments.delete_comment(comment_id, actor)
+    discussion_editing.delete_comment(comment_id, actor)
     db.session.commit()
     return "", 204
 
@@ -128,7 +130,7 @@ def delete(comment_id: int):
 def vote(comment_id: int):
     voter = require_active_user()
     data = body(VoteRequest)
-    state = comments.vote(comment_id, voter, data.value)
+    state = reactions.vote(comment_id, voter, data.value)
     db.session.commit()
     return jsonify(state)
 
@@ -139,7 +141,7 @@ def vote(comment_id: int):
 def flag(comment_id: int):
     reporter = require_active_user()
     data = body(FlagRequest)
-    report = comments.flag(comment_id, reporter, data.reason, data.note)
+    report = reactions.flag(comment_id, reporter, data.reason, data.note)
     db.session.commit()
     return jsonify(flag={"id": report.id, "reason": report.reason, "note": report.note,
                          "created_at": isoformat(report.created_at)}), 201

@@ -13,12 +13,16 @@ from typing import Annotated, Literal
 from flask import Blueprint, jsonify, request
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from .. import articles, moderation, moderation_queues, rules, threads
-from ..auth_session import require_admin, require_moderator
+from ..accounts.serialize import user_json
+from ..discussion import articles, threads
 from ..errors import validation_error
 from ..extensions import db
-from ..serialize import user_json
-from ..validation import MAX_ID, Id, Line, Strict, body, query_choice, query_int
+from ..moderation import bans as moderation_bans
+from ..moderation import decisions as moderation_decisions
+from ..moderation import queues, rules
+from ..moderation import settings as moderation_settings
+from ..web.caller import require_admin, require_moderator
+from ..web.validation import MAX_ID, Id, Line, Strict, body, query_choice, query_int
 
 bp = Blueprint("api_moderation", __name__, url_prefix="/api/v1")
 
@@ -41,7 +45,7 @@ class Decision(Strict):
 
 
 class BulkDecision(Strict):
-    ids: Annotated[list[Id], Field(min_length=1, max_length=moderation.MAX_BULK)]
+    ids: Annotated[list[Id], Field(min_length=1, max_length=moderation_decisions.MAX_BULK)]
     action: Action
     reason: Reason | None = None
 
@@ -100,20 +104,20 @@ def _article_filter():
 @bp.get("/moderation/queue")
 def queue():
     moderator = require_moderator()
-    name = query_choice("queue", moderation_queues.QUEUES, "pending")
+    name = query_choice("queue", queues.QUEUES, "pending")
     limit = query_int("limit", 20, QUEUE_MAX_LIMIT, minimum=1)
     article = _article_filter()
-    items, next_cursor = moderation_queues.queue_page(name, moderator, article, limit,
+    items, next_cursor = queues.queue_page(name, moderator, article, limit,
                                                request.args.get("after"))
-    return jsonify(comments=items, counts=moderation_queues.queue_counts(article), next=next_cursor)
+    return jsonify(comments=items, counts=queues.queue_counts(article), next=next_cursor)
 
 
 @bp.post("/moderation/comments/<id:comment_id>")
 def decide(comment_id: int):
     moderator = require_moderator()
     data = body(Decision)
-    comment = moderation.find_for_decision(comment_id)
-    moderation.decide(comment, data.action, moderator, data.reason)
+    comment = moderation_decisions.find_for_decision(comment_id)
+    moderation_decisions.decide(comment, data.action, moderator, data.reason)
     db.session.commit()
     return jsonify(threads.comment_detail(comment_id, moderator))
 
@@ -122,7 +126,7 @@ def decide(comment_id: int):
 def bulk():
     moderator = require_moderator()
     data = body(BulkDecision)
-    updated = moderation.bulk_decide(data.ids, data.action, moderator, data.reason)
+    updated = moderation_decisions.bulk_decide(data.ids, data.action, moderator, data.reason)
     db.session.commit()
     return jsonify(updated=updated)
 
@@ -130,7 +134,7 @@ def bulk():
 @bp.get("/moderation/log")
 def log():
     moderator = require_moderator()
-    entries, next_cursor = moderation_queues.log_page(
+    entries, next_cursor = queues.log_page(
         moderator, comment_id=_query_id("comment"), user_id=_query_id("user"),
         actor_id=_query_id("actor"), limit=query_int("limit", 50, LOG_MAX_LIMIT, minimum=1),
         after=request.args.get("after"))
@@ -141,7 +145,7 @@ def log():
 def ban(user_id: int):
     moderator = require_moderator()
     data = body(Ban)
-    user = moderation.ban_user(user_id, moderator, data.days, data.reason, data.purge)
+    user = moderation_bans.ban_user(user_id, moderator, data.days, data.reason, data.purge)
     db.session.commit()
     return jsonify(user=user_json(user, moderator))
 
@@ -149,7 +153,7 @@ def ban(user_id: int):
 @bp.delete("/moderation/users/<id:user_id>/ban")
 def unban(user_id: int):
     moderator = require_moderator()
-    moderation.unban_user(user_id, moderator)
+    moderation_bans.unban_user(user_id, moderator)
     db.session.commit()
     return "", 204
 
@@ -157,7 +161,7 @@ def unban(user_id: int):
 @bp.get("/moderation/settings")
 def settings():
     require_moderator()
-    return jsonify(rules.effective_settings())
+    return jsonify(moderation_settings.effective_settings())
 
 
 @bp.put("/moderation/settings")
@@ -167,6 +171,6 @@ def update_settings():
     for name in data.model_fields_set:
         if getattr(data, name) is None:
             raise validation_error({name: "must not be null"})
-    saved = moderation.update_settings({name: getattr(data, name) for name in data.model_fields_set})
+    saved = moderation_settings.update_settings({name: getattr(data, name) for name in data.model_fields_set})
     db.session.commit()
     return jsonify(saved)

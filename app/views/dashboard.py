@@ -8,10 +8,10 @@ from functools import partial
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from ..auth_session import caller
-from ..i18n import pick_language, table, translate
-from ..next_path import safe_next
-from ..security import content_security_policy
+from ..web.caller import caller
+from ..web.i18n import pick_language, table, translate
+from ..web.next_path import safe_next
+from ..web.security import content_security_policy
 
 bp = Blueprint("dashboard", __name__)
 

@@ -3,7 +3,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from ..extensions import db
-from ..openapi import openapi_document
+from ..web.openapi import openapi_document
 
 bp = Blueprint("health", __name__)
 

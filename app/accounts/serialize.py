@@ -1,6 +1,6 @@
-"""The JSON forms of users, API tokens and articles (comments: see comments_json.py)."""
-from .models import FOREVER, ApiToken, Article, User
-from .timeutil import isoformat
+"""The JSON form of a user, with what each viewer may see."""
+from ..models import FOREVER, ApiToken, User
+from ..timeutil import isoformat
 
 
 def user_json(user: User, viewer: User | None = None) -> dict:
@@ -30,22 +30,3 @@ def ban_json(user: User) -> str | None:
     return "forever" if user.banned_until >= FOREVER else isoformat(user.banned_until)
 
 
-def author_json(user: User | None) -> dict | None:
-    if user is None:
-        return None
-    data = {"id": user.id, "username": user.username, "display_name": user.display_name}
-    if user.is_moderator:
-        data["staff"] = True  # the staff badge; absent for readers, so their author object is unchanged
-    return data
-
-
-def article_json(article: Article) -> dict:
-    return {
-        "key": article.key,
-        "title": article.title,
-        "url": article.url,
-        "status": article.status,
-        "moderation": article.moderation,
-        "comment_count": article.comment_count,
-        "created_at": isoformat(article.created_at),
-    }

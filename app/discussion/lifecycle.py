@@ -9,10 +9,9 @@ deleted comment loses its text (body and body_html become empty), whoever delete
 """
 from sqlalchemy import bindparam, update
 
-from .extensions import db, run_core
-from .models import Article, Comment, Status
-from .timeutil import utcnow
-
+from ..extensions import db, run_core
+from ..models import Article, Comment, Status
+from ..timeutil import utcnow
 
 # Run as Core (run_core), so the session never sees it: touch_article expires the two columns on a
 # loaded Article instead (cheaper than the ORM's "evaluate" pass over the identity map).
@@ -21,7 +20,7 @@ _TOUCH = (update(Article).where(Article.id == bindparam("article_id"))
 
 
 def touch_article(article_id: int, comments: int = 0) -> None:
-    """Record that the article's thread changed (see ``thread_cache.py``), and add ``comments``
+    """Record that the article's thread changed (see ``page_cache.py``), and add ``comments``
     to its count in the same statement."""
     run_core(_TOUCH, {"article_id": article_id, "comments": comments})
     loaded = db.session.identity_map.get(db.session.identity_key(Article, article_id))

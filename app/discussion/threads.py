@@ -14,12 +14,13 @@ from datetime import datetime
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 
-from . import cursors, tree
-from .errors import not_found
-from .extensions import db
-from .models import ROLE_RANK, Article, Comment, Role, Status, User, Vote
+from .. import pagination
+from ..errors import not_found
+from ..extensions import db
+from ..models import ROLE_RANK, Article, Comment, Role, Status, User, Vote
+from ..timeutil import isoformat
+from . import tree
 from .serialize import author_json
-from .timeutil import isoformat
 from .visibility import is_visible, may_see_source, visible_clause
 
 SORTS = ("oldest", "newest", "top")
@@ -101,14 +102,14 @@ def _cursor_values(sort: str, row: CommentView) -> list:
 
 
 def _decode_cursor(sort: str, token: str | None):
-    values = cursors.decode(f"thread-{sort}", token)
+    values = pagination.decode(f"thread-{sort}", token)
     if values is None:
         return None
     expected = 4 if sort == "top" else 3
     if len(values) != expected or not isinstance(values[0], bool) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in values[1:]):
-        raise cursors.invalid()
-    values[-2] = cursors.to_datetime(values[-2])
+        raise pagination.invalid()
+    values[-2] = pagination.to_datetime(values[-2])
     return values
 
 
@@ -123,17 +124,17 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
         _display_query()
         .where(Comment.article_id == article.id, Comment.parent_id.is_(None),
                or_(visible_clause(viewer), has_shown_reply))
-        .order_by(*cursors.order_by(order))
+        .order_by(*pagination.order_by(order))
         .limit(limit + 1)
     )
     position = _decode_cursor(sort, after)
     if position is not None:
-        query = query.where(cursors.keyset_after(order, position))
+        query = query.where(pagination.keyset_after(order, position))
     roots = [_view(row) for row in _rows(query)]
     has_more = len(roots) > limit
     roots = roots[:limit]
     comments = _render_forest(roots, viewer, article, replies)
-    next_cursor = (cursors.encode(f"thread-{sort}", *_cursor_values(sort, roots[-1]))
+    next_cursor = (pagination.encode(f"thread-{sort}", *_cursor_values(sort, roots[-1]))
                    if has_more else None)
     return {"article": article.key, "total": article.comment_count, "comments": comments,
             "next": next_cursor}
@@ -144,18 +145,18 @@ def replies_page(comment_id: int, viewer: User | None, limit: int = 20, replies:
     """The JSON of ``GET /comments/{id}/replies``: shown direct replies, oldest first, each nested."""
     parent, nodes, article = _locate(comment_id, viewer)
     children = tree.shown_children(nodes[parent.id])
-    position = cursors.decode("replies", after)
+    position = pagination.decode("replies", after)
     if position is not None:
         if len(position) != 2 or not all(isinstance(v, int) for v in position):
-            raise cursors.invalid()
-        created_at, last_id = cursors.to_datetime(position[0]), position[1]
+            raise pagination.invalid()
+        created_at, last_id = pagination.to_datetime(position[0]), position[1]
         children = [c for c in children if (c.created_at, c.id) > (created_at, last_id)]
     page, has_more = children[:limit], len(children) > limit
     layout = tree.select(page, replies)
     rows = _load_rows(layout.keys())
     votes = _my_votes(viewer, layout.keys())
     result = [_serialize(rows[node.id], layout, rows, votes, viewer, article.key) for node in page]
-    next_cursor = cursors.encode("replies", page[-1].created_at, page[-1].id) if has_more else None
+    next_cursor = pagination.encode("replies", page[-1].created_at, page[-1].id) if has_more else None
     return {"comments": result, "next": next_cursor}
 
 

@@ -1,6 +1,6 @@
 """The automatic moderation rules, run on every post and edit by a reader.
 
-The caller (``comments.py``) answers ``403 banned`` for a banned author and
+The caller (``discussion/posting.py``) answers ``403 banned`` for a banned author and
 ``403 article_closed`` for a closed article before the rules run. Then
 ``evaluate`` applies, in this order:
 
@@ -45,17 +45,16 @@ from itertools import groupby
 from flask import current_app
 from sqlalchemy import func, select
 
-from .extensions import db, run_core
-from .models import ROLE_RANK, Comment, Flag, ModerationSettings, Role, Status, User
-from .timeutil import utcnow
-
-PREMODERATION_MODES = ("none", "new_users", "all")
-SETTING_FIELDS = ("premoderation", "trusted_after", "max_links", "banned_words", "suspect_words",
-                  "flag_threshold", "edit_window_minutes")
-_CONFIG_NAMES = {name: name.upper() for name in SETTING_FIELDS}
+from ..extensions import db
+from ..models import ROLE_RANK, Comment, Flag, Role, Status, User
+from ..timeutil import utcnow
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "@": "a", "$": "s"})
+
+
 _TOKEN = re.compile(r"[^\W_]+")
+
+
 _REPEATS = re.compile(r"([^\W_])\1+")
 
 
@@ -65,39 +64,6 @@ class Outcome:
     action: str | None = None  # the audit-log action: None (approved), "hold" or "reject"
     reasons: list[str] = field(default_factory=list)
 
-
-# -- settings --------------------------------------------------------------------
-
-def _word_list(value) -> list[str]:
-    if value is None:
-        return []
-    items = value.split(",") if isinstance(value, str) else value
-    return [str(item).strip() for item in items if str(item).strip()]
-
-
-# A plain row, not an entity: every post reads it, and an ORM load costs three times as much.
-_SETTINGS_ROW = select(*(getattr(ModerationSettings, name) for name in SETTING_FIELDS)).where(
-    ModerationSettings.id == 1)
-
-
-def effective_settings() -> dict:
-    """The stored settings row (id 1), its NULL columns falling back to config."""
-    row = run_core(_SETTINGS_ROW).first()
-    config = current_app.config
-    settings = {}
-    for name in SETTING_FIELDS:
-        value = getattr(row, name) if row is not None else None
-        settings[name] = value if value is not None else config.get(_CONFIG_NAMES[name])
-    settings["banned_words"] = _word_list(settings["banned_words"])
-    settings["suspect_words"] = _word_list(settings["suspect_words"])
-    for name in ("trusted_after", "max_links", "flag_threshold", "edit_window_minutes"):
-        settings[name] = int(settings[name])
-    if settings["premoderation"] not in PREMODERATION_MODES:
-        settings["premoderation"] = "none"
-    return settings
-
-
-# -- word matching -----------------------------------------------------------------
 
 def fold(text: str) -> str:
     """Case-folded text without accents or invisible format characters."""
@@ -184,8 +150,6 @@ def find_word(words: list[str], text: str) -> str | None:
     return word_list(tuple(words)).find(text)
 
 
-# -- the rules ------------------------------------------------------------------
-
 def approved_count(author: User) -> int:
     return db.session.scalar(
         select(func.count(Comment.id)).where(Comment.author_id == author.id,
@@ -263,3 +227,5 @@ def reached_flag_threshold(comment: Comment, settings: dict) -> bool:
     if is_by_staff(comment):
         return False
     return counted_flaggers(comment.id) >= settings["flag_threshold"]
+
+

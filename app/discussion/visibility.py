@@ -6,7 +6,7 @@ has a shown reply stays in the tree as a tombstone (see ``tree.py``).
 """
 from sqlalchemy import and_, or_
 
-from .models import Comment, Status, User
+from ..models import Comment, Status, User
 
 MODERATOR_VISIBLE = (Status.APPROVED, Status.PENDING, Status.REJECTED, Status.SPAM)
 

@@ -7,12 +7,14 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from . import accounts, comments, moderation
-from .comments import Limits
-from .extensions import db
-from .models import Article, Comment, Role, Status, User
-from .timeutil import utcnow
-from .views.widget import read_demo_article
+from ..accounts import registration as accounts_registration
+from ..discussion import posting, reactions
+from ..discussion.posting import Limits
+from ..extensions import db
+from ..models import Article, Comment, Role, Status, User
+from ..moderation import decisions
+from ..timeutil import utcnow
+from .story import read_demo_article
 
 DEFAULT_URL = "http://127.0.0.1:5000/"
 
@@ -50,11 +52,11 @@ THREAD = (
 
 def _user(username: str, password: str, role: Role, display_name: str) -> tuple[User, bool]:
     """The account ``username``, created when missing (an existing one is left exactly as it is)."""
-    existing = db.session.scalar(select(User).where(User.username_key == accounts.username_key(username)))
+    existing = db.session.scalar(select(User).where(User.username_key == accounts_registration.username_key(username)))
     if existing is not None:
         return existing, False
     # ".example" (RFC 2606): never delivered, yet accepted by the e-mail check registration makes.
-    user = accounts.register(username, f"{username}@demo.causerie.example", password, display_name,
+    user = accounts_registration.register(username, f"{username}@demo.causerie.example", password, display_name,
                              current_app.config["PASSWORD_HASH_METHOD"], role=role)
     return user, True
 
@@ -83,14 +85,14 @@ def _sample_thread(article: Article, authors: dict[str, User], admin: User) -> i
     posted: list[Comment] = []
     for author, body, parent, hours_ago, voters in THREAD:
         parent_id = posted[parent].id if parent is not None else None
-        comment = comments.post_comment(article, authors[author], body, limits, parent_id=parent_id)
+        comment = posting.post_comment(article, authors[author], body, limits, parent_id=parent_id)
         if comment.status != Status.APPROVED:
             # Premoderation is on: the demo content is vouched for by the demo administrator.
-            moderation.decide(comment, "approve", admin, "demo content")
+            decisions.decide(comment, "approve", admin, "demo content")
         comment.created_at = comment.decided_at = utcnow() - timedelta(hours=hours_ago)
         db.session.flush()
         for voter in voters:
-            comments.vote(comment.id, authors[voter], 1)
+            reactions.vote(comment.id, authors[voter], 1)
         posted.append(comment)
     return len(posted)
 

@@ -5,9 +5,14 @@ import time
 from flask import current_app, request
 from limits import parse_many
 
-from .auth_session import caller
-from .errors import ApiError
-from .extensions import client_address, limiter
+from ..errors import ApiError
+from ..extensions import limiter
+from .caller import caller
+
+
+def client_address():
+    """The caller's address for rate limits: the socket peer (proxies are trusted only through ProxyFix)."""
+    return request.remote_addr or "unknown"
 
 
 def per_user() -> str:

@@ -1,13 +1,13 @@
 """A reader's own data: export everything they wrote, and delete their account."""
 from sqlalchemy import delete, func, select, union, update
 
-from . import identities
-from .extensions import db
-from .lifecycle import change_status, touch_article
-from .models import Article, Comment, Flag, Status, User, Vote
+from ..discussion.lifecycle import change_status, touch_article
+from ..discussion.threads import comment_json
+from ..extensions import db
+from ..models import Article, Comment, Flag, Status, User, Vote
+from ..timeutil import isoformat
+from . import identity_bans
 from .serialize import user_json
-from .threads import comment_json
-from .timeutil import isoformat
 
 
 def export_account(user: User) -> dict:
@@ -56,7 +56,7 @@ def delete_account(user: User, anonymize: bool) -> None:
     voted = select(Comment.article_id).join(Vote, Vote.comment_id == Comment.id).where(Vote.user_id == user.id)
     for article_id in sorted(db.session.scalars(union(commented, voted))):
         touch_article(article_id)
-    identities.keep_ban(user)
+    identity_bans.keep_ban(user)
     db.session.execute(update(Comment).where(Comment.author_id == user.id).values(author_id=None))
     db.session.execute(delete(Vote).where(Vote.user_id == user.id))
     db.session.execute(delete(Flag).where(Flag.user_id == user.id))

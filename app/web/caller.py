@@ -7,10 +7,11 @@ from flask import current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from . import accounts
-from .errors import ApiError
-from .extensions import login_manager, read_phase
-from .models import User
+from ..accounts import sessions as accounts_sessions
+from ..accounts import tokens as accounts_tokens
+from ..errors import ApiError
+from ..extensions import login_manager, read_phase
+from ..models import User
 from .security import allowed_origins
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -38,7 +39,7 @@ def _bearer() -> str | None:
 def _load_from_session(key: str) -> User | None:
     if "Authorization" in request.headers:
         return None  # a bearer token, when sent, decides alone
-    return accounts.load_session_user(key)
+    return accounts_sessions.load_session_user(key)
 
 
 @login_manager.request_loader
@@ -46,10 +47,10 @@ def _load_from_bearer(_request) -> User | None:
     raw = _bearer()
     if raw is None:
         return None
-    found = accounts.find_token(raw)
+    found = accounts_tokens.find_token(raw)
     if found is None:
         raise ApiError(401, "unauthorized", "The bearer token is invalid, expired or revoked.")
-    accounts.record_token_use(found.id, found.last_used_at)
+    accounts_tokens.record_token_use(found.id, found.last_used_at)
     return found.User
 
 
@@ -168,7 +169,7 @@ class CookieSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app) -> None:
     app.session_interface = CookieSessionInterface()
-    login_manager.session_protection = None  # sessions are server-side rows; see accounts.start_session
+    login_manager.session_protection = None  # sessions are server-side rows; see accounts_sessions.start_session
     app.before_request(_authenticate)
     app.before_request(check_csrf)
     app.before_request(refuse_banned_writes)

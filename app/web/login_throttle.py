@@ -13,9 +13,10 @@ import secrets
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from . import accounts
-from .errors import ApiError
-from .extensions import client_address, limiter, read_phase
+from ..accounts import sessions
+from ..errors import ApiError
+from ..extensions import limiter, read_phase
+from .ratelimits import client_address
 from .validation import json_body
 
 DEVICE_COOKIE = "causerie_device"
@@ -46,7 +47,7 @@ def _account() -> tuple[int, str] | None:
     if "login_account" not in g:
         login = _typed_login()
         with read_phase():  # a read: never take the write lock for it (SQLite)
-            user = accounts.find_account(login) if login.strip() else None
+            user = sessions.find_account(login) if login.strip() else None
         g.login_account = (user.id, user.created_at.isoformat()) if user else None
     return g.login_account
 
@@ -55,7 +56,7 @@ def account_key() -> str:
     account = _account()
     if account is not None:
         return f"login:account:{account[0]}"
-    return "login:name:" + accounts.login_key(_typed_login())
+    return "login:name:" + sessions.login_key(_typed_login())
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -1,30 +1,20 @@
-"""Reading request input strictly: JSON bodies, query parameters and text fields.
-
-Bodies must be exactly ``application/json`` in UTF-8 and are parsed by a
-strict parser (no NaN, no trailing data, no BOM, bounded nesting); they are
-then validated by a Pydantic model whose unknown fields are dropped, so
-nothing a client sends can reach a column it should not.
-"""
+"""Strict JSON bodies and query parameters: malformed is 400, invalid fields 422 naming each one."""
 import json
 import re
-import unicodedata
 from typing import Annotated, TypeVar
 
 from flask import request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ApiError, validation_error
+from ..errors import ApiError, validation_error
+from ..pagination import decode
+from ..text import clean_line
 
 M = TypeVar("M", bound=BaseModel)
 
+
 # Ids are 32-bit integer columns: anything larger names nothing (and must not reach the database).
 MAX_ID = 2**31 - 1
-# Control characters (category Cc: U+0000-U+001F and U+007F-U+009F) but newline and tab.
-_DROPPED_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# Characters that make a one-line name look like something else.
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-                        "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
-_LINE_BREAKS = re.compile("[\u0085\u2028\u2029]")
 
 
 class Strict(BaseModel):
@@ -133,29 +123,13 @@ def query_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     return raw
 
 
-# -- text -----------------------------------------------------------------
-
-def clean_multiline(text: str) -> str:
-    """NFC text with CRLF folded, control characters other than newline and tab removed.
-
-    NUL is refused rather than removed: it never belongs in a comment.
-    """
-    if "\x00" in text:
-        raise ValueError("must not contain NUL characters")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _DROPPED_CONTROLS.sub("", text)
-    return unicodedata.normalize("NFC", text)
-
-
-def clean_line(text: str) -> str:
-    """One-line text (names, titles): NFC, trimmed; line breaks, controls and invisible characters refused."""
-    text = unicodedata.normalize("NFC", text).strip()
-    if any(unicodedata.category(ch) == "Cc" for ch in text) or _LINE_BREAKS.search(text):
-        raise ValueError("must be a single line without control characters")
-    if _INVISIBLE.search(text):
-        raise ValueError("must not contain invisible or direction-changing characters")
-    return text
-
-
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 Line = Annotated[str, AfterValidator(clean_line)]
+
+
+def after_param(kind: str) -> list | None:
+    return decode(kind, request.args.get("after"))
+
+

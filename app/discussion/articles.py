@@ -8,9 +8,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .errors import not_found, validation_error
-from .extensions import db, run_core
-from .models import Article
+from ..errors import not_found, validation_error
+from ..extensions import db, run_core
+from ..models import Article
 
 KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}")
 MAX_COUNT_KEYS = 100
@@ -38,7 +38,7 @@ class ThreadHead(NamedTuple):
     comment_count: int
 
 
-# Every anonymous page view runs this query and nothing else (thread_cache), so it skips the ORM:
+# Every anonymous page view runs this query and nothing else (page_cache), so it skips the ORM:
 # compiled once per dialect and run on a pooled DB-API connection, it costs ~25 us against ~200 us
 # through a Session (and ~600 us when the select is rebuilt per call).
 _THREAD_HEAD = (select(Article.id, Article.key, Article.version, Article.comment_count)

@@ -8,9 +8,9 @@ import hashlib
 
 from sqlalchemy import delete, or_, select, tuple_
 
-from .extensions import db
-from .models import BannedIdentity, User
-from .timeutil import utcnow
+from ..extensions import db
+from ..models import BannedIdentity, User
+from ..timeutil import utcnow
 
 CARRIED_OVER = "ban carried over from a deleted account"
 
@@ -54,7 +54,7 @@ def inherit_ban(user: User) -> None:
         .limit(1))
     if until is None:
         return
-    from .moderation import record_event
+    from ..moderation.audit import record_event
     user.banned_until = until
     user.ban_reason = CARRIED_OVER
     record_event("ban", actor=None, user_id=user.id, reason=CARRIED_OVER)

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import request
 
 LANGUAGES = ("en", "fr")
-_DIR = Path(__file__).parent / "translations"
+_DIR = Path(__file__).resolve().parent.parent / "translations"
 
 
 @cache
@@ -24,6 +24,18 @@ def table(lang: str) -> dict[str, str]:
 def translate(lang: str, key: str, **values) -> str:
     text = table(lang).get(key) or table("en").get(key) or key
     return text.format(**values) if values else text
+
+
+def plural(lang: str, key: str, n: int) -> str:
+    """``key_one`` or ``key_other`` with ``{n}`` filled (French counts 0 and 1 as singular)."""
+    one = n < 2 if lang == "fr" else n == 1
+    return translate(lang, f"{key}_{'one' if one else 'other'}", n=n)
+
+
+def template_helpers(lang: str) -> dict:
+    """What the page templates translate with: ``t(key, **values)``, ``tn(key, n)`` and ``lang``."""
+    return {"t": lambda name, /, **values: translate(lang, name, **values),
+            "tn": lambda name, n: plural(lang, name, n), "lang": lang}
 
 
 def pick_language(explicit: str | None = None) -> str:

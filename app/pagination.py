@@ -1,7 +1,7 @@
-"""Opaque, signed pagination cursors: a client can hand back only what we gave it."""
+"""Keyset pagination: opaque signed cursors and the SQL conditions that resume after one."""
 from datetime import datetime, timezone
 
-from flask import current_app, request
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Boolean, and_, false, or_
 
@@ -27,10 +27,6 @@ def decode(kind: str, token: str | None) -> list | None:
     if not isinstance(data, list) or not data or data[0] != kind:
         raise ApiError(400, "bad_request", "The cursor is not valid.")
     return data[1:]
-
-
-def after_param(kind: str) -> list | None:
-    return decode(kind, request.args.get("after"))
 
 
 def _plain(value):
@@ -66,3 +62,5 @@ def keyset_after(order, values):
             step = column < values[i] if descending else column > values[i]
         clauses.append(and_(*same, step))
     return or_(*clauses)
+
+

@@ -7,12 +7,11 @@ histories and reasons are loaded for the whole page at once.
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 
-from . import cursors
-from .extensions import db
-from .models import (Article, Comment, Flag, ModerationEvent, Status,
-                     User, Vote)
-from .serialize import ban_json, user_json
-from .timeutil import isoformat
+from .. import pagination
+from ..accounts.serialize import ban_json, user_json
+from ..extensions import db
+from ..models import Article, Comment, Flag, ModerationEvent, Status, User, Vote
+from ..timeutil import isoformat
 
 # -- queues ----------------------------------------------------------------------------
 
@@ -45,13 +44,13 @@ def _cursor_values(name: str, comment: Comment) -> list:
 
 
 def _decode_cursor(name: str, token: str | None) -> list | None:
-    values = cursors.decode(f"queue-{name}", token)
+    values = pagination.decode(f"queue-{name}", token)
     if values is None:
         return None
     expected = 3 if name == "flagged" else 2
     if len(values) != expected or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        raise cursors.invalid()
-    values[-2] = cursors.to_datetime(values[-2])
+        raise pagination.invalid()
+    values[-2] = pagination.to_datetime(values[-2])
     return values
 
 
@@ -60,15 +59,15 @@ def queue_page(name: str, viewer: User, article: Article | None = None, limit: i
     """A page of the queue ``name`` (see ``QUEUES``), each comment with what a moderator decides on."""
     order = _queue_order(name)
     query = (select(Comment).options(joinedload(Comment.author)).where(_queue_filter(name))
-             .order_by(*cursors.order_by(order)).limit(limit + 1))
+             .order_by(*pagination.order_by(order)).limit(limit + 1))
     if article is not None:
         query = query.where(Comment.article_id == article.id)
     position = _decode_cursor(name, after)
     if position is not None:
-        query = query.where(cursors.keyset_after(order, position))
+        query = query.where(pagination.keyset_after(order, position))
     rows = list(db.session.scalars(query).unique())
     page = rows[:limit]
-    next_cursor = (cursors.encode(f"queue-{name}", *_cursor_values(name, page[-1]))
+    next_cursor = (pagination.encode(f"queue-{name}", *_cursor_values(name, page[-1]))
                    if len(rows) > limit else None)
     return _queue_items(page, viewer), next_cursor
 
@@ -94,7 +93,7 @@ def queue_counts(article: Article | None = None) -> dict:
 
 def _queue_items(page: list[Comment], viewer: User) -> list[dict]:
     """The JSON of a page: a constant number of IN / GROUP BY queries, whatever its size."""
-    from .threads import comment_json
+    from ..discussion.threads import comment_json
     if not page:
         return []
     ids = [comment.id for comment in page]
@@ -178,7 +177,7 @@ def _current_reasons(ids: list[int]) -> dict[int, list[str]]:
             select(ModerationEvent.comment_id, ModerationEvent.actor_id, ModerationEvent.reason)
             .where(ModerationEvent.id.in_(latest))):
         if reason:
-            # A rule's entry joins all its reasons with "; " (see comments.py); a moderator's is one.
+            # A rule's entry joins all its reasons with "; " (see discussion/posting.py); a moderator's is one.
             reasons[comment_id] = reason.split("; ") if actor_id is None else [reason]
     return reasons
 
@@ -194,10 +193,10 @@ def log_page(viewer: User, comment_id: int | None = None, user_id: int | None = 
                           (ModerationEvent.actor_id, actor_id)):
         if value is not None:
             query = query.where(column == value)
-    position = cursors.decode("log", after)
+    position = pagination.decode("log", after)
     if position is not None:
         if len(position) != 1 or not isinstance(position[0], int) or isinstance(position[0], bool):
-            raise cursors.invalid()
+            raise pagination.invalid()
         query = query.where(ModerationEvent.id < position[0])
     rows = list(db.session.scalars(query))
     page = rows[:limit]
@@ -218,5 +217,5 @@ def log_page(viewer: User, comment_id: int | None = None, user_id: int | None = 
         # What a moderator's edit replaced: admins only, who oversee the moderators.
         **({"previous_body": event.previous_body} if viewer.is_admin else {}),
     } for event in page]
-    next_cursor = cursors.encode("log", page[-1].id) if len(rows) > limit else None
+    next_cursor = pagination.encode("log", page[-1].id) if len(rows) > limit else None
     return entries, next_cursor

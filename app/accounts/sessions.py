@@ -1,0 +1,85 @@
+"""Logging in: checking credentials and server-side login sessions (logging out deletes the row)."""
+import hashlib
+import secrets
+import unicodedata
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..models import LoginSession, User
+from ..timeutil import utcnow
+from .passwords import normalize_password
+from .registration import email_key, username_key
+
+
+def hash_secret(raw: str) -> str:
+    """SHA-256 of a high-entropy random secret (tokens, session keys): safe to store and to look up."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# Verified against unknown logins so that they take as long as wrong passwords.
+_DUMMY_HASH = generate_password_hash("causerie-dummy-password", method="scrypt")
+
+
+def login_key(login: str) -> str:
+    """What a typed login is compared as: trimmed, NFC, any case."""
+    return unicodedata.normalize("NFC", login.strip()).casefold()
+
+
+def find_account(login: str) -> User | None:
+    """The account whose username or e-mail address is ``login`` (any case), or None."""
+    login = unicodedata.normalize("NFC", login.strip())
+    if "\x00" in login:
+        return None  # no name holds NUL, and PostgreSQL refuses it in a query
+    if "@" in login:
+        where = User.email_key == email_key(login)
+    else:
+        where = User.username_key == username_key(login)
+    return db.session.scalar(select(User).where(where))
+
+
+def authenticate(login: str, password: str) -> User | None:
+    """The user whose username or e-mail is ``login`` and whose password matches, else None."""
+    user = find_account(login)
+    password = normalize_password(password)
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    return user
+
+
+def start_session(user: User, remember: bool, remember_days: int) -> str:
+    """Open a server-side login session for ``user``; returns the key kept in the signed cookie."""
+    key = secrets.token_urlsafe(32)
+    lifetime = timedelta(days=remember_days) if remember else timedelta(days=1)
+    db.session.add(LoginSession(key_hash=hash_secret(key), user_id=user.id,
+                                expires_at=utcnow() + lifetime))
+    db.session.flush()
+    user.session_key = key
+    return key
+
+
+def load_session_user(key: str) -> User | None:
+    row = db.session.scalar(
+        select(LoginSession).where(LoginSession.key_hash == hash_secret(key),
+                                   LoginSession.expires_at > utcnow())
+    )
+    if row is None:
+        return None
+    row.user.session_key = key
+    return row.user
+
+
+def end_session(key: str | None) -> None:
+    if key:
+        db.session.execute(delete(LoginSession).where(LoginSession.key_hash == hash_secret(key)))
+
+
+def end_all_sessions(user: User) -> None:
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+

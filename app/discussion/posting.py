@@ -1,0 +1,158 @@
+"""Posting a comment: check and render outside the write lock, then store it with its counters
+and the rules' decision. The server computes author, status, depth, root and counts; the
+client only ever sends a body (and, for a reply, the parent's id)."""
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import make_transient_to_detached
+
+from ..errors import ApiError, not_found, validation_error
+from ..extensions import db
+from ..models import Article, Comment, Status, User
+from ..moderation import audit, rules, settings
+from ..text import clean_multiline
+from ..timeutil import utcnow
+from . import articles
+from .lifecycle import touch_article
+from .sanitize import RenderError, is_blank, render_stored, text_key
+
+DUPLICATE_WINDOW = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_length: int
+    max_depth: int
+
+
+def ensure_can_write(user: User) -> None:
+    if user.is_banned():
+        raise ApiError(403, "banned", "Your account is suspended.")
+
+
+def prepare_body(raw: str, max_length: int) -> tuple[str, str, int]:
+    """The cleaned Markdown source, its sanitized HTML and its number of links; 422 when empty or too long."""
+    try:
+        source = clean_multiline(raw)
+    except ValueError as exc:
+        raise validation_error({"body": str(exc)}) from None
+    source = source.strip()
+    if not source:
+        raise validation_error({"body": "must not be empty"})
+    if len(source) > max_length:
+        raise validation_error({"body": f"must be at most {max_length} characters"})
+    try:
+        html, links = render_stored(source)
+    except RenderError:
+        raise validation_error({"body": "cannot be rendered; simplify its formatting"}) from None
+    if is_blank(html):
+        raise validation_error({"body": "must contain visible text"})
+    return source, html, links
+
+
+class Draft(NamedTuple):
+    """A new comment that passed every check needing no lock (``check_post``)."""
+    source: str
+    html: str
+    links: int
+    parent: Comment | None
+    outcome: rules.Outcome
+    text_key: str  # sanitize.text_key(html), for the duplicate check
+
+
+def check_post(article: Article, author: User, raw_body: str, limits: Limits,
+               parent_id: int | None = None) -> Draft:
+    """Check, render and judge (moderation rules) a new comment; only reads, so callers run it
+    outside the write lock."""
+    ensure_can_write(author)
+    if article.status == "closed" and not author.is_moderator:
+        raise ApiError(403, "article_closed", "Comments are closed on this article.")
+    source, html, links = prepare_body(raw_body, limits.max_length)
+
+    parent = None
+    if parent_id is not None:
+        parent = db.session.get(Comment, parent_id) if article.id is not None else None
+        if (parent is None or parent.article_id != article.id
+                or parent.status == Status.DELETED
+                or not _readable(parent, author)):
+            raise not_found("The comment you reply to does not exist.")
+        if parent.depth + 1 > limits.max_depth:
+            raise validation_error({"parent_id": f"replies nest at most {limits.max_depth} levels deep"})
+    outcome = rules.evaluate(author, article, source, links, settings.effective_settings())
+    return Draft(source, html, links, parent, outcome, text_key(html))
+
+
+def save_post(article: Article, author: User, draft: Draft) -> Comment:
+    """Store a checked comment: duplicate check, counters, moderation event (saves a new article too).
+
+    Runs under the write lock, so its statements are Core ones on the session's connection (the
+    ORM's bookkeeping per statement would cost more than the statement and hold the lock longer).
+    """
+    if article.id is None:
+        article = articles.save_new_article(article)
+    connection = db.session.connection()
+    # One post at a time per author (a double click): the author's row is the lock.
+    connection.execute(_LOCK_AUTHOR, {"author_id": author.id})
+    outcome, parent = draft.outcome, draft.parent
+    if _is_duplicate(connection, author, article, parent, draft.text_key):
+        raise ApiError(409, "conflict", "You have just posted the same comment.")
+    now = utcnow()
+    values = dict(
+        article_id=article.id, author_id=author.id, body=draft.source, body_html=draft.html,
+        parent_id=parent.id if parent else None,
+        root_id=(parent.root_id or parent.id) if parent else None,
+        depth=parent.depth + 1 if parent else 0,
+        status=outcome.status, created_at=now, decided_at=now, edited_at=None,
+        pinned=False, score=0, upvotes=0, downvotes=0, open_flags=0, text_key=draft.text_key,
+    )
+    comment = Comment(id=connection.execute(_INSERT_COMMENT, values).inserted_primary_key[0],
+                      author=author, **values)
+    # The stored row, handed to the ORM as if just loaded: persistent, with nothing left to flush.
+    make_transient_to_detached(comment)
+    db.session.add(comment)
+    touch_article(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
+    if outcome.action:
+        audit.record_event(outcome.action, actor=None, comment=comment, user_id=author.id,
+                                from_status=None, to_status=outcome.status,
+                                reason="; ".join(outcome.reasons))
+    return comment
+
+
+def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
+                 parent_id: int | None = None) -> Comment:
+    """``check_post`` then ``save_post`` in the caller's transaction."""
+    return save_post(article, author, check_post(article, author, raw_body, limits, parent_id))
+
+
+def _readable(comment: Comment, user: User) -> bool:
+    from .visibility import is_visible
+    return is_visible(comment.status, comment.author_id, user)
+
+
+# Statements of every post, built once (building a select costs more than running it on SQLite).
+_LOCK_AUTHOR = select(User.id).where(User.id == bindparam("author_id")).with_for_update()
+
+
+_INSERT_COMMENT = insert(Comment)
+
+
+# A comment by the same author with the same text in the last minute, under the same parent of the
+# same article (NULL parent: top level): the index ix_comments_author_text finds it directly.
+_SAME_TEXT = select(Comment.id).where(
+    Comment.author_id == bindparam("author_id"), Comment.text_key == bindparam("text_key"),
+    Comment.created_at > bindparam("since"), Comment.article_id == bindparam("article_id"),
+    Comment.parent_id.is_not_distinct_from(bindparam("parent_id", type_=Comment.parent_id.type)),
+).limit(1)
+
+
+def _is_duplicate(connection, author: User, article: Article, parent: Comment | None,
+                  key: str) -> bool:
+    """The same visible text (``sanitize.text_key``) posted by ``author`` at the same place of the
+    thread within the last minute."""
+    return connection.execute(_SAME_TEXT, {
+        "author_id": author.id, "text_key": key, "since": utcnow() - DUPLICATE_WINDOW,
+        "article_id": article.id, "parent_id": parent.id if parent else None}).first() is not None
+
+

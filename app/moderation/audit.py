@@ -1,0 +1,28 @@
+"""The audit log: one row per decision, by a moderator (actor) or by a rule (actor NULL)."""
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Comment, ModerationEvent, User
+
+
+def record_event(action: str, *, actor: User | None, comment: Comment | None = None,
+                 user_id: int | None = None, from_status: str | None = None,
+                 to_status: str | None = None, reason: str | None = None,
+                 previous_body: str | None = None) -> ModerationEvent:
+    """One row of the audit log; ``user_id`` is the user affected (the author, or the banned user)."""
+    affected = user_id if user_id is not None else (comment.author_id if comment is not None else None)
+    event = ModerationEvent(
+        action=action, actor_id=actor.id if actor is not None else None,
+        comment_id=comment.id if comment is not None else None,
+        user_id=affected,
+        # Read in the INSERT itself: the log names the user even after the account is deleted.
+        user_name=select(User.username).where(User.id == affected).scalar_subquery() if affected else None,
+        from_status=str(from_status) if from_status is not None else None,
+        to_status=str(to_status) if to_status is not None else None,
+        reason=(reason or None) and reason[:500],
+        previous_body=previous_body,
+    )
+    db.session.add(event)  # flushed with the decision it records
+    return event
+
+
