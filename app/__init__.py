@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from .config import DEFAULTS
+from . import database  # noqa: F401  (its hooks set up every SQLite connection)
 from .extensions import db, limiter, login_manager, migrate
 from .web import error_handlers
 

@@ -5,11 +5,12 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from .accounts import registration
-from .discussion.lifecycle import touch_article
+from .database import writing
+from .discussion.lifecycle import thread_changed
 from .discussion.sanitize import RenderError, render_stored
 from .errors import ApiError
 from .extensions import db
-from .models import Comment, Role
+from .models import Comment, Role, values
 
 users = AppGroup("users", help="Manage accounts.")
 
@@ -18,7 +19,7 @@ users = AppGroup("users", help="Manage accounts.")
 @click.argument("username")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.READER.value)
+@click.option("--role", type=click.Choice(values(Role)), default=Role.READER.value)
 @click.option("--display-name", default=None)
 def create_user(username, email, password, role, display_name):
     """Create an account with the given role."""
@@ -48,7 +49,7 @@ def _rerender_batch(batch: list[Comment]) -> tuple[int, list[int]]:
             articles.add(comment.article_id)
             changed += 1
     for article_id in sorted(articles):  # a fixed order, so concurrent writers cannot deadlock with us
-        touch_article(article_id)
+        thread_changed(article_id)
     db.session.flush()
     return changed, failed
 
@@ -61,12 +62,13 @@ def rerender():
     failed: list[int] = []
     last_id = 0
     while True:
-        batch = db.session.scalars(
-            select(Comment).where(Comment.id > last_id).order_by(Comment.id).limit(500)
-        ).all()
-        if not batch:
-            break
-        batch_changed, batch_failed = _rerender_batch(batch)
+        with writing():  # read under the lock too: an edit landing meanwhile is never overwritten
+            batch = db.session.scalars(
+                select(Comment).where(Comment.id > last_id).order_by(Comment.id).limit(500)
+            ).all()
+            if not batch:
+                break
+            batch_changed, batch_failed = _rerender_batch(batch)
         count, changed = count + len(batch), changed + batch_changed
         failed += batch_failed
         last_id = batch[-1].id

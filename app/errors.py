@@ -1,7 +1,7 @@
-"""ApiError, raised by operations and views alike, and its helpers for the contract's error codes."""
+"""ApiError, raised by operations and views alike, and its helpers for the API's error codes."""
 
 
-# HTTP status -> the contract's error code, for errors raised by Flask/Werkzeug.
+# HTTP status -> the API's error code, for errors raised by Flask/Werkzeug.
 CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -47,5 +47,21 @@ def validation_error(fields: dict[str, str], message: str | None = None) -> ApiE
 
 def not_found(what: str = "Not found.") -> ApiError:
     return ApiError(404, "not_found", what)
+
+
+def bad_request(message: str | None = None) -> ApiError:
+    return ApiError(400, "bad_request", message)
+
+
+def unauthorized(message: str | None = None) -> ApiError:
+    return ApiError(401, "unauthorized", message)
+
+
+def forbidden(message: str | None = None) -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+def conflict(message: str | None = None) -> ApiError:
+    return ApiError(409, "conflict", message)
 
 

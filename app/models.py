@@ -43,12 +43,51 @@ class Role(StrEnum):
 ROLE_RANK = {Role.READER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}
 
 
+def rank_of(role: str) -> int:
+    return ROLE_RANK[Role(role)]
+
+
+def is_staff_role(role: str) -> bool:
+    """Moderators and admins: the staff."""
+    return rank_of(role) >= ROLE_RANK[Role.MODERATOR]
+
+
 class Status(StrEnum):
+    """A comment's status."""
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
     SPAM = "spam"
     DELETED = "deleted"
+
+
+class ArticleStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ArticleModeration(StrEnum):
+    """An article's own pre-moderation: ``inherit`` follows the site's Premoderation setting."""
+    INHERIT = "inherit"
+    POST = "post"
+    PRE = "pre"
+
+
+class Premoderation(StrEnum):
+    """The site's pre-moderation setting: no one, authors with too few approved comments, everyone."""
+    NONE = "none"
+    NEW_USERS = "new_users"
+    ALL = "all"
+
+
+def values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The plain string values of ``enum``, in its order (for Literal types, JSON schemas, SQL)."""
+    return tuple(member.value for member in enum)
+
+
+def _one_of(column: str, enum: type[StrEnum]) -> str:
+    """SQL condition of a CheckConstraint: ``column`` holds one of the values of ``enum``."""
+    return f"{column} IN ({', '.join(repr(value) for value in values(enum))})"
 
 
 class User(UserMixin, db.Model):
@@ -81,11 +120,11 @@ class User(UserMixin, db.Model):
 
     @property
     def rank(self) -> int:
-        return ROLE_RANK[Role(self.role)]
+        return rank_of(self.role)
 
     @property
     def is_moderator(self) -> bool:
-        return self.rank >= ROLE_RANK[Role.MODERATOR]
+        return is_staff_role(self.role)
 
     @property
     def is_admin(self) -> bool:
@@ -151,8 +190,8 @@ class ApiToken(db.Model):
 class Article(db.Model):
     __tablename__ = "articles"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'closed')", name="status"),
-        CheckConstraint("moderation IN ('inherit', 'post', 'pre')", name="moderation"),
+        CheckConstraint(_one_of("status", ArticleStatus), name="status"),
+        CheckConstraint(_one_of("moderation", ArticleModeration), name="moderation"),
         CheckConstraint("meta_source IN ('view', 'page', 'admin')", name="meta_source"),
     )
 
@@ -160,8 +199,8 @@ class Article(db.Model):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     title: Mapped[str] = mapped_column(String(300), default="")
     url: Mapped[str] = mapped_column(String(2000), default="")
-    status: Mapped[str] = mapped_column(String(8), default="open")
-    moderation: Mapped[str] = mapped_column(String(8), default="inherit")
+    status: Mapped[str] = mapped_column(String(8), default=ArticleStatus.OPEN)
+    moderation: Mapped[str] = mapped_column(String(8), default=ArticleModeration.INHERIT)
     # Who set title and url: "view" (provisional: a first view not seen to come from the host page;
     # the first view from it corrects them), "page" (that view) or "admin" (PUT/PATCH: views never do).
     meta_source: Mapped[str] = mapped_column(String(8), default="page", server_default="page")
@@ -175,9 +214,7 @@ class Article(db.Model):
 class Comment(db.Model):
     __tablename__ = "comments"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'approved', 'rejected', 'spam', 'deleted')", name="status"
-        ),
+        CheckConstraint(_one_of("status", Status), name="status"),
         # A page of top-level comments of an article, in any order.
         Index("ix_comments_thread", "article_id", "parent_id", "created_at"),
         Index("ix_comments_root", "root_id"),

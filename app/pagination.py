@@ -5,7 +5,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Boolean, and_, false, or_
 
-from .errors import ApiError
+from .errors import ApiError, bad_request
 
 
 def _serializer() -> URLSafeSerializer:
@@ -23,9 +23,9 @@ def decode(kind: str, token: str | None) -> list | None:
     try:
         data = _serializer().loads(token)
     except (BadSignature, ValueError, UnicodeError):
-        raise ApiError(400, "bad_request", "The cursor is not valid.") from None
+        raise invalid() from None
     if not isinstance(data, list) or not data or data[0] != kind:
-        raise ApiError(400, "bad_request", "The cursor is not valid.")
+        raise invalid()
     return data[1:]
 
 
@@ -37,12 +37,12 @@ def _plain(value):
 
 def to_datetime(micros: int) -> datetime:
     if not isinstance(micros, int):
-        raise ApiError(400, "bad_request", "The cursor is not valid.")
+        raise invalid()
     return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
 
 
 def invalid() -> ApiError:
-    return ApiError(400, "bad_request", "The cursor is not valid.")
+    return bad_request("The cursor is not valid.")
 
 
 def order_by(order):

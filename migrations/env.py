@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from app.database import WRITE_LOCK
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -102,6 +103,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # A migration writes: on SQLite it takes the write lock up front, as every writer does.
+        connection.execution_options(**{WRITE_LOCK: True})
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # Batch migrations copy tables; foreign keys must not fire meanwhile

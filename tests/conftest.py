@@ -13,6 +13,8 @@ from app import create_app
 from app.extensions import db
 from app.models import Article, Role, User
 
+from .factories import World, new_comment, set_status
+
 PASSWORD = "correct horse battery staple"
 ALLOWED_ORIGIN = "https://news.example"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -211,6 +213,50 @@ def login(app):
 
     return login
 
+
+@pytest.fixture
+def make_comment(app, login):
+    """``make_comment(author, article="a1", body=..., parent=None, status=None, **fields)`` -> the comment's
+    JSON, posted through the real API as ``author`` (a User, logged in once, or an ApiClient); ``status``
+    then moves it (pending, rejected, spam ...) through the same lifecycle operation moderators use."""
+    clients: dict[int, ApiClient] = {}
+    counter = iter(range(1, 1_000_000))
+
+    def make_comment(author, article="a1", body=None, parent=None, status=None, **fields) -> dict:
+        api = author
+        if isinstance(author, User):
+            api = clients.get(author.id) or clients.setdefault(author.id, login(author))
+        if parent is not None:
+            fields["parent_id"] = parent
+        comment = new_comment(api, body or f"comment number {next(counter)}", article, **fields)
+        if status is not None:
+            set_status(app, comment["id"], status)
+            comment["status"] = status
+        return comment
+
+    return make_comment
+
+
+@pytest.fixture
+def world(app, login, make_user, make_article, make_comment):
+    """The attack tests' cast (factories.World): alice's comments live, on a2, pending, rejected, spam and
+    deleted, and one of bob's; ``world.hidden`` are the ones a stranger must not see."""
+    make_article("a1")
+    make_article("a2")
+    w = World(app=app, login=login, alice=make_user("alice"), bob=make_user("bob"),
+              mod=make_user("mod1", role="moderator"), admin=make_user("boss", role="admin"))
+    alice = w.as_alice
+    w.live = make_comment(alice, body="alice live")["id"]
+    w.other_article = make_comment(alice, "a2", "alice on a2")["id"]
+    w.pending = make_comment(alice, body="pending secret", status="pending")["id"]
+    w.rejected = make_comment(alice, body="rejected secret", status="rejected")["id"]
+    w.spam = make_comment(alice, body="spam secret", status="spam")["id"]
+    w.deleted = make_comment(alice, body="deleted secret")["id"]
+    assert alice.delete(f"/api/v1/comments/{w.deleted}").status_code == 204
+    w.bobs = make_comment(w.as_bob, body="bob's own")["id"]
+    w.hidden = (w.pending, w.rejected, w.spam, w.deleted)
+    w.missing = 987_654
+    return w
 
 @pytest.fixture
 def redis_client():

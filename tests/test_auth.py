@@ -1,10 +1,15 @@
 """Accounts: register, login, logout, me, tokens, roles, CSRF, enumeration, mass assignment."""
+import statistics
+import time
+from urllib.parse import quote
+
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import LoginSession, User
 
 from .conftest import PASSWORD
+from .factories import REDIRECTS, assert_error
 
 
 def register(api, **fields):
@@ -172,3 +177,88 @@ def test_cli_creates_user(runner, app):
     result = runner.invoke(args=["users", "create", "editor", "--email", "x@example.org",
                                  "--password", PASSWORD])
     assert result.exit_code != 0
+
+
+# -- User enumeration, open redirects through the API, password policy (auth-attacks.md 8, 12; bad-requests.md N6)
+
+def test_8_1_unknown_user_and_wrong_password_look_the_same(world):
+    """auth-attacks.md 8.1."""
+    unknown = world.login().post("/api/v1/auth/login", {"login": "nobody", "password": PASSWORD})
+    wrong = world.login().post("/api/v1/auth/login", {"login": "alice", "password": "not the password"})
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.get_json() == wrong.get_json()
+    ignore = {"Date", "Content-Length"}
+    assert set(unknown.headers.keys()) - ignore == set(wrong.headers.keys()) - ignore
+    assert ("Set-Cookie" in unknown.headers) == ("Set-Cookie" in wrong.headers)
+
+
+def test_8_2_unknown_user_and_wrong_password_take_as_long(world):
+    """auth-attacks.md 8.2."""
+    api = world.login()
+    timings = {"unknown": [], "wrong": []}
+    for _ in range(5):
+        for kind, login in (("unknown", "nobody-at-all"), ("wrong", "alice")):
+            start = time.perf_counter()
+            assert api.post("/api/v1/auth/login", {"login": login, "password": "not the password"}).status_code == 401
+            timings[kind].append(time.perf_counter() - start)
+    ratio = statistics.median(timings["unknown"]) / statistics.median(timings["wrong"])
+    assert 0.25 < ratio < 4, timings
+
+
+def test_8_4_registration_conflicts_do_not_say_which_field(world):
+    """auth-attacks.md 8.4."""
+    body = {"password": PASSWORD}
+    by_name = world.login().post("/api/v1/auth/register", {**body, "username": "alice", "email": "new@example.org"})
+    by_email = world.login().post("/api/v1/auth/register", {**body, "username": "newbie", "email": "alice@example.org"})
+    assert by_name.status_code == by_email.status_code == 409
+    assert by_name.get_json() == by_email.get_json()
+
+
+def test_8_5_login_normalizes_like_registration(world):
+    """auth-attacks.md 8.5."""
+    for login in ("ALICE", " alice ", "Alice@Example.org"):
+        assert world.login().post("/api/v1/auth/login", {"login": login, "password": PASSWORD}).status_code == 200
+    generic = world.login().post("/api/v1/auth/login", {"login": "nobody", "password": PASSWORD}).get_json()
+    fullwidth = world.login().post("/api/v1/auth/login", {"login": "ａｌｉｃｅ", "password": PASSWORD})
+    assert fullwidth.status_code in (200, 401)
+    if fullwidth.status_code == 401:
+        assert fullwidth.get_json() == generic
+
+
+def test_12_the_json_api_never_redirects(world):
+    """auth-attacks.md 12."""
+    for value in REDIRECTS:
+        api = world.login()
+        for path, body, ok in (("/api/v1/auth/login", {"login": "bob", "password": PASSWORD}, 200),
+                               ("/api/v1/auth/logout", None, 204)):
+            response = api.client.post(f"{path}?next={quote(value)}", json=({**body, "next": value} if body else None),
+                                       headers={"X-CSRF-Token": api.csrf})
+            assert response.status_code == ok, (value, response.status_code)
+            assert "Location" not in response.headers
+            assert "evil" not in response.get_data(as_text=True)
+            if ok == 200:
+                api.csrf = response.get_json()["csrf_token"]
+        for header in world.login().get(f"/api/v1/auth/me?next={quote(value)}").headers.values():
+            assert "\r" not in header and "\n" not in header
+
+
+def test_n6_password_policy_and_no_truncation(world):
+    """bad-requests.md N6."""
+    def register(name, password):
+        return world.login().post("/api/v1/auth/register",
+                                  {"username": name, "email": f"{name}@example.org", "password": password})
+
+    for password in ("", "x", "seven77", "nine99999"):
+        assert "password" in assert_error(register("shorty", password), 422)["fields"]
+    start = time.perf_counter()
+    assert_error(register("huge", "p" * 1_000_000), 413, 422)
+    assert time.perf_counter() - start < 3
+    long_password = "Tr0ub4dor&3-" * 6 + "abcdefgh"  # 80 ASCII characters
+    assert len(long_password) == 80
+    assert register("longpass", long_password).status_code == 201
+    def login(password):
+        return world.login().post("/api/v1/auth/login", {"login": "longpass", "password": password}).status_code
+
+    assert login(long_password[:72]) == 401  # no silent truncation at 72 bytes (bcrypt's limit)
+    assert login(long_password) == 200
+

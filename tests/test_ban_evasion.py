@@ -11,10 +11,7 @@ from app.models import BannedIdentity, User
 from app.timeutil import utcnow
 
 from .conftest import PASSWORD
-
-
-def post(api, body="hello there", key="a1"):
-    return api.post(f"/api/v1/articles/{key}/comments", {"body": body})
+from .factories import post_comment
 
 
 def register(api, username, email):
@@ -48,7 +45,7 @@ def test_deleting_a_banned_account_and_registering_again_stays_banned(app, login
     response = register(again, "alice", "alice@example.org")
     assert response.status_code == 201  # answered like any registration: nothing to enumerate
     assert "banned_until" not in response.get_json()["user"]
-    response = post(again)
+    response = post_comment(again, "hello there")
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "banned"
     assert stored_user(app, "alice").ban_reason
 
@@ -60,13 +57,13 @@ def test_any_one_identity_carries_the_ban(app, login, make_user, mod, article):
         assert login(user).delete("/api/v1/me").status_code == 204
     by_address = login()
     assert register(by_address, "someone_new", "CAROL@example.org").status_code == 201
-    assert post(by_address).status_code == 403
+    assert post_comment(by_address, "hello there").status_code == 403
     by_name = login()
     assert register(by_name, "Dave", "fresh@example.org").status_code == 201
-    assert post(by_name).status_code == 403
+    assert post_comment(by_name, "hello there").status_code == 403
     stranger = login()
     assert register(stranger, "erin", "erin@example.org").status_code == 201
-    assert post(stranger).status_code == 201
+    assert post_comment(stranger, "hello there").status_code == 201
 
 
 def test_a_temporary_ban_carries_its_own_end(app, login, alice, mod, article):
@@ -94,7 +91,7 @@ def test_the_sso_subject_carries_the_ban(app, config, login, mod, article):
     response = back.post("/api/v1/auth/sso", {"token": token})
     assert response.status_code == 200
     back.csrf = response.get_json()["csrf_token"]
-    assert post(back).status_code == 403
+    assert post_comment(back, "hello there").status_code == 403
 
 
 def test_unbanning_the_new_account_lifts_the_carried_ban(app, login, alice, mod, article):
@@ -105,7 +102,7 @@ def test_unbanning_the_new_account_lifts_the_carried_ban(app, login, alice, mod,
     assert register(again, "alice", "alice@example.org").status_code == 201
     new_id = stored_user(app, "alice").id
     assert moderator.delete(f"/api/v1/moderation/users/{new_id}/ban").status_code == 204
-    assert post(again).status_code == 201
+    assert post_comment(again, "hello there").status_code == 201
     with app.app_context():
         assert db.session.scalar(select(func.count(BannedIdentity.id))) == 0
 
@@ -119,7 +116,7 @@ def test_only_a_running_ban_is_carried(app, login, alice, bob, mod, article):
         assert login(user).delete("/api/v1/me").status_code == 204
         again = login()
         assert register(again, user.username, f"{user.username}@example.org").status_code == 201
-        assert post(again, f"back as {user.username}").status_code == 201
+        assert post_comment(again, f"back as {user.username}").status_code == 201
     with app.app_context():
         assert db.session.scalar(select(func.count(BannedIdentity.id))) == 0
 
@@ -135,7 +132,7 @@ def test_the_log_still_names_the_banned_user_after_deletion(app, login, alice, m
 
 
 def test_a_deleted_voters_scores_leave_the_cached_page(app, login, alice, bob, article):
-    comment_id = post(login(bob), "vote on me").get_json()["comment"]["id"]
+    comment_id = post_comment(login(bob), "vote on me").get_json()["comment"]["id"]
     voter = login(alice)
     assert voter.put(f"/api/v1/comments/{comment_id}/vote", {"value": 1}).status_code == 200
     anonymous = app.test_client()

@@ -8,10 +8,7 @@ from app.extensions import db
 from app.models import Article, Comment, Vote
 
 from .conftest import ALLOWED_ORIGIN
-
-
-def post(api, body, key="a1", **fields):
-    return api.post(f"/api/v1/articles/{key}/comments", {"body": body, **fields})
+from .factories import assert_error, post_comment, snapshot
 
 
 def _age_comments(app, by):
@@ -27,7 +24,7 @@ def stored_count(app):
 
 
 def test_post_top_level_comment(app, login, alice, article):
-    response = post(login(alice), "Hello *world*")
+    response = post_comment(login(alice), "Hello *world*")
     assert response.status_code == 201
     comment = response.get_json()["comment"]
     assert comment["status"] == "approved"
@@ -51,8 +48,8 @@ def test_post_requires_login_and_csrf(app, login, alice, article, client):
 
 
 def test_server_computes_author_status_depth(app, login, alice, bob, article):
-    response = post(login(alice), "hi", status="rejected", author_id=bob.id, depth=7, id=999,
-                    score=1000, pinned=True, body_html="<script>x</script>", article_id="a2")
+    response = post_comment(login(alice), "hi", status="rejected", author_id=bob.id, depth=7, id=999,
+                            score=1000, pinned=True, body_html="<script>x</script>", article_id="a2")
     assert response.status_code == 201
     comment = response.get_json()["comment"]
     assert comment["author"]["id"] == alice.id
@@ -62,9 +59,9 @@ def test_server_computes_author_status_depth(app, login, alice, bob, article):
 
 def test_replies_nest_and_compute_root(app, login, alice, bob, article):
     a, b = login(alice), login(bob)
-    top = post(a, "top").get_json()["comment"]
-    reply = post(b, "reply", parent_id=top["id"]).get_json()["comment"]
-    deeper = post(a, "deeper", parent_id=reply["id"]).get_json()["comment"]
+    top = post_comment(a, "top").get_json()["comment"]
+    reply = post_comment(b, "reply", parent_id=top["id"]).get_json()["comment"]
+    deeper = post_comment(a, "deeper", parent_id=reply["id"]).get_json()["comment"]
     assert (reply["depth"], deeper["depth"]) == (1, 2)
     with app.app_context():
         assert db.session.get(Comment, deeper["id"]).root_id == top["id"]
@@ -83,10 +80,10 @@ def test_depth_cap(app, login, alice, config, article):
     api = ApiClient(capped.test_client(), alice)
     parent = None
     for depth in range(3):
-        response = post(api, f"level {depth}", **({"parent_id": parent} if parent else {}))
+        response = post_comment(api, f"level {depth}", **({"parent_id": parent} if parent else {}))
         assert response.status_code == 201
         parent = response.get_json()["comment"]["id"]
-    response = post(api, "too deep", parent_id=parent)
+    response = post_comment(api, "too deep", parent_id=parent)
     assert response.status_code == 422
     assert "parent_id" in response.get_json()["error"]["fields"]
 
@@ -94,25 +91,25 @@ def test_depth_cap(app, login, alice, config, article):
 def test_parent_must_be_in_the_same_article(app, login, alice, make_article, article):
     make_article("a2")
     api = login(alice)
-    other = post(api, "elsewhere", key="a2").get_json()["comment"]
-    assert post(api, "reply", parent_id=other["id"]).status_code == 404
-    assert post(api, "reply", parent_id=987654).status_code == 404
+    other = post_comment(api, "elsewhere", key="a2").get_json()["comment"]
+    assert post_comment(api, "reply", parent_id=other["id"]).status_code == 404
+    assert post_comment(api, "reply", parent_id=987654).status_code == 404
     assert stored_count(app) == 1
 
 
 def test_duplicate_within_a_minute_is_409(app, login, alice, article):
     api = login(alice)
-    assert post(api, "same words").status_code == 201
-    response = post(api, "same words")
+    assert post_comment(api, "same words").status_code == 201
+    response = post_comment(api, "same words")
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "conflict"
     _age_comments(app, timedelta(minutes=2))
-    assert post(api, "same words").status_code == 201
+    assert post_comment(api, "same words").status_code == 201
 
 
 @pytest.mark.parametrize("body", ["", "   \n\t ", "a\u0000b", "x" * 10001, "&nbsp;", "\u200b\u200b"])
 def test_invalid_bodies_are_422(app, login, alice, article, body):
-    response = post(login(alice), body)
+    response = post_comment(login(alice), body)
     assert response.status_code == 422, response.get_json()
     assert "body" in response.get_json()["error"]["fields"]
     assert stored_count(app) == 0
@@ -126,44 +123,44 @@ def test_wrong_body_types_are_422(app, login, alice, article, body):
 
 @pytest.mark.parametrize("parent", ["5", 1.5, True, -1, 0, 2**63, [5], {"id": 5}, ""])
 def test_bad_parent_ids_are_422(app, login, alice, article, parent):
-    assert post(login(alice), "hi", parent_id=parent).status_code == 422
+    assert post_comment(login(alice), "hi", parent_id=parent).status_code == 422
 
 
 def test_text_is_normalized(app, login, alice, article):
-    comment = post(login(alice), "Cafe\u0301 \x07bell\r\nline").get_json()["comment"]
+    comment = post_comment(login(alice), "Cafe\u0301 \x07bell\r\nline").get_json()["comment"]
     assert comment["body"] == "Café bell\nline"
 
 
 def test_maximum_length_in_code_points(app, login, alice, article):
-    assert post(login(alice), "\U0001F4A9" * 10000).status_code == 201
-    assert post(login(alice), "\U0001F4A9" * 10001).status_code == 422
+    assert post_comment(login(alice), "\U0001F4A9" * 10000).status_code == 201
+    assert post_comment(login(alice), "\U0001F4A9" * 10001).status_code == 422
 
 
 def test_implicit_article_creation(app, login, alice):
     api = login(alice)
-    response = post(api, "first!", key="new-story", title="New story", url=f"{ALLOWED_ORIGIN}/new")
+    response = post_comment(api, "first!", key="new-story", title="New story", url=f"{ALLOWED_ORIGIN}/new")
     assert response.status_code == 201
     article = login().get("/api/v1/articles/new-story").get_json()
     assert article["title"] == "New story" and article["comment_count"] == 1
-    assert post(api, "x", key="evil", url="https://evil.example/x").status_code == 404
-    assert post(api, "x", key="bad", url="javascript:alert(1)").status_code == 422
-    assert post(api, "x", key="unknown").status_code == 404
+    assert post_comment(api, "x", key="evil", url="https://evil.example/x").status_code == 404
+    assert post_comment(api, "x", key="bad", url="javascript:alert(1)").status_code == 422
+    assert post_comment(api, "x", key="unknown").status_code == 404
 
 
 def test_a_refused_post_never_creates_its_article(app, login, alice, article):
     api = login(alice)
-    elsewhere = post(api, "on another article").get_json()["comment"]["id"]
+    elsewhere = post_comment(api, "on another article").get_json()["comment"]["id"]
     page = {"title": "Not yet", "url": f"{ALLOWED_ORIGIN}/not-yet"}
-    assert post(api, "   ", key="not-yet", **page).status_code == 422
-    assert post(api, "a reply", key="not-yet", parent_id=elsewhere, **page).status_code == 404
+    assert post_comment(api, "   ", key="not-yet", **page).status_code == 422
+    assert post_comment(api, "a reply", key="not-yet", parent_id=elsewhere, **page).status_code == 404
     assert login().get("/api/v1/articles/not-yet").status_code == 404
-    assert post(api, "now it exists", key="not-yet", **page).status_code == 201
+    assert post_comment(api, "now it exists", key="not-yet", **page).status_code == 201
     assert login().get("/api/v1/articles/not-yet").get_json()["comment_count"] == 1
 
 
 def test_closed_article_is_403(app, login, alice, make_article):
     make_article("shut", status="closed")
-    response = post(login(alice), "hi", key="shut")
+    response = post_comment(login(alice), "hi", key="shut")
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "article_closed"
 
@@ -171,7 +168,7 @@ def test_closed_article_is_403(app, login, alice, make_article):
 def test_pagination_walk_has_no_gaps_or_duplicates_while_posting(app, login, alice, bob, article):
     a = login(alice)
     for i in range(25):
-        assert post(a, f"comment {i}").status_code == 201
+        assert post_comment(a, f"comment {i}").status_code == 201
     b = login(bob)
     for sort in ("oldest", "newest", "top"):
         seen, after, pages = [], None, 0
@@ -181,7 +178,7 @@ def test_pagination_walk_has_no_gaps_or_duplicates_while_posting(app, login, ali
             seen += [c["id"] for c in page["comments"]]
             pages += 1
             if pages == 2:
-                post(b, f"arrived during the {sort} walk")
+                post_comment(b, f"arrived during the {sort} walk")
             after = page["next"]
             if not after:
                 break
@@ -191,7 +188,7 @@ def test_pagination_walk_has_no_gaps_or_duplicates_while_posting(app, login, ali
 
 def test_sorting(app, login, alice, bob, make_user, article):
     a = login(alice)
-    ids = [post(a, f"c{i}").get_json()["comment"]["id"] for i in range(3)]
+    ids = [post_comment(a, f"c{i}").get_json()["comment"]["id"] for i in range(3)]
     voter = login(bob)
     voter.put(f"/api/v1/comments/{ids[1]}/vote", {"value": 1})
     def order(sort):
@@ -216,8 +213,8 @@ def test_limits_are_clamped_and_bad_cursor_is_400(app, article, client):
 
 def test_replies_limit_and_more_replies(app, login, alice, bob, article):
     a, b = login(alice), login(bob)
-    top = post(a, "top").get_json()["comment"]["id"]
-    replies = [post(b, f"reply {i}", parent_id=top).get_json()["comment"]["id"] for i in range(7)]
+    top = post_comment(a, "top").get_json()["comment"]["id"]
+    replies = [post_comment(b, f"reply {i}", parent_id=top).get_json()["comment"]["id"] for i in range(7)]
     page = login().get("/api/v1/articles/a1/comments?replies=3").get_json()
     first = page["comments"][0]
     assert [r["id"] for r in first["replies"]] == replies[:3]
@@ -243,7 +240,7 @@ def _hold(app, comment_id, status="pending"):
 
 
 def test_pending_comment_visible_to_author_and_moderators_only(app, login, alice, bob, make_user, article):
-    comment = post(login(alice), "held").get_json()["comment"]["id"]
+    comment = post_comment(login(alice), "held").get_json()["comment"]["id"]
     _hold(app, comment)
     mine = login(alice).get("/api/v1/articles/a1/comments").get_json()
     assert mine["comments"][0]["status"] == "pending"
@@ -260,8 +257,8 @@ def test_pending_comment_visible_to_author_and_moderators_only(app, login, alice
 
 def test_tombstones_keep_replies_and_vanish_without_them(app, login, alice, bob, article):
     a, b = login(alice), login(bob)
-    top = post(a, "parent").get_json()["comment"]["id"]
-    reply = post(b, "child", parent_id=top).get_json()["comment"]["id"]
+    top = post_comment(a, "parent").get_json()["comment"]["id"]
+    reply = post_comment(b, "child", parent_id=top).get_json()["comment"]["id"]
     assert a.delete(f"/api/v1/comments/{top}").status_code == 204
     thread = login().get("/api/v1/articles/a1/comments").get_json()
     (stone,) = thread["comments"]
@@ -276,9 +273,9 @@ def test_tombstones_keep_replies_and_vanish_without_them(app, login, alice, bob,
 
 def test_deep_tombstone_chain_is_kept_for_a_visible_grandchild(app, login, alice, bob, article):
     a, b = login(alice), login(bob)
-    top = post(a, "top").get_json()["comment"]["id"]
-    mid = post(b, "mid", parent_id=top).get_json()["comment"]["id"]
-    leaf = post(a, "leaf", parent_id=mid).get_json()["comment"]["id"]
+    top = post_comment(a, "top").get_json()["comment"]["id"]
+    mid = post_comment(b, "mid", parent_id=top).get_json()["comment"]["id"]
+    leaf = post_comment(a, "leaf", parent_id=mid).get_json()["comment"]["id"]
     _hold(app, top, "spam")
     _hold(app, mid, "rejected")
     (stone,) = login().get("/api/v1/articles/a1/comments").get_json()["comments"]
@@ -288,7 +285,7 @@ def test_deep_tombstone_chain_is_kept_for_a_visible_grandchild(app, login, alice
 
 def test_edit_within_window_only(app, login, alice, bob, make_user, article):
     api = login(alice)
-    comment = post(api, "first *draft*").get_json()["comment"]["id"]
+    comment = post_comment(api, "first *draft*").get_json()["comment"]["id"]
     response = api.patch(f"/api/v1/comments/{comment}", {"body": "second **draft**", "status": "approved",
                                                          "parent_id": comment})
     assert response.status_code == 200
@@ -306,7 +303,7 @@ def test_edit_within_window_only(app, login, alice, bob, make_user, article):
 
 
 def test_delete_by_others_is_refused(app, login, alice, bob, article, client):
-    comment = post(login(alice), "mine").get_json()["comment"]["id"]
+    comment = post_comment(login(alice), "mine").get_json()["comment"]["id"]
     assert login(bob).delete(f"/api/v1/comments/{comment}").status_code == 403
     assert client.delete(f"/api/v1/comments/{comment}").status_code == 401
     assert login(alice).delete(f"/api/v1/comments/{comment}").status_code == 204
@@ -315,7 +312,7 @@ def test_delete_by_others_is_refused(app, login, alice, bob, article, client):
 
 
 def test_votes(app, login, alice, bob, make_user, article):
-    comment = post(login(alice), "vote me").get_json()["comment"]["id"]
+    comment = post_comment(login(alice), "vote me").get_json()["comment"]["id"]
     url = f"/api/v1/comments/{comment}/vote"
     b, c = login(bob), login(make_user("carol"))
     assert login(alice).put(url, {"value": 1}).status_code == 403
@@ -332,7 +329,7 @@ def test_votes(app, login, alice, bob, make_user, article):
 
 
 def test_flags(app, login, alice, bob, article):
-    comment = post(login(alice), "flag me").get_json()["comment"]["id"]
+    comment = post_comment(login(alice), "flag me").get_json()["comment"]["id"]
     url = f"/api/v1/comments/{comment}/flags"
     response = login(bob).post(url, {"reason": "abuse", "note": "rude"})
     assert response.status_code == 201
@@ -407,7 +404,7 @@ def _post_statements(app, api, key, **fields):
     api.get("/api/v1/auth/me")  # the CSRF token, fetched before counting
     event.listen(engine, "before_cursor_execute", record)
     try:
-        response = post(api, f"counted post on {key} {fields}", key=key, **fields)
+        response = post_comment(api, f"counted post on {key} {fields}", key=key, **fields)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 201, response.get_json()
@@ -422,7 +419,7 @@ def test_posting_costs_a_fixed_number_of_statements(app, login, alice, make_arti
     deep = None
     for level in range(8):  # a reply eight levels down
         fields = {"parent_id": deep} if deep else {}
-        deep = post(api, f"level {level}", key="large", **fields).get_json()["comment"]["id"]
+        deep = post_comment(api, f"level {level}", key="large", **fields).get_json()["comment"]["id"]
     top = _post_statements(app, api, "empty")
     on_large = _post_statements(app, api, "large")
     reply = _post_statements(app, api, "large", parent_id=deep)
@@ -434,13 +431,13 @@ def test_posting_costs_a_fixed_number_of_statements(app, login, alice, make_arti
 
 def test_anonymous_pages_are_cached_until_the_thread_changes(app, login, alice, bob, mod, article):
     api, voter = login(alice), login(bob)
-    first = post(api, "first").get_json()["comment"]["id"]
+    first = post_comment(api, "first").get_json()["comment"]["id"]
     anonymous = login()
     def ids():
         return [(c["id"], c["score"], c["pinned"], c["body_html"])
                 for c in anonymous.get("/api/v1/articles/a1/comments").get_json()["comments"]]
     assert [i[0] for i in ids()] == [first]
-    second = post(api, "second").get_json()["comment"]["id"]
+    second = post_comment(api, "second").get_json()["comment"]["id"]
     assert [i[0] for i in ids()] == [first, second]
     voter.put(f"/api/v1/comments/{second}/vote", {"value": 1})
     assert ids()[1][1] == 1
@@ -452,3 +449,78 @@ def test_anonymous_pages_are_cached_until_the_thread_changes(app, login, alice, 
     assert [i[0] for i in ids()] == [first]
     api.delete(f"/api/v1/comments/{first}")
     assert ids() == []
+
+
+# -- Thread integrity and hostile bodies (bad-requests.md R3-R10, U3-U8, W6, W7) -----------------------------
+
+def test_r3_parents_cannot_be_rewired_into_a_cycle(world):
+    """bad-requests.md R3."""
+    alice = world.as_alice
+    c1 = post_comment(alice, "c1").get_json()["comment"]["id"]
+    c3 = post_comment(alice, "c3", parent_id=c1).get_json()["comment"]["id"]
+    for target, parent in ((c1, c3), (c1, c1)):
+        response = alice.patch(f"/api/v1/comments/{target}", {"body": f"rewired {target}", "parent_id": parent})
+        assert response.status_code in (200, 400, 422)
+    with world.app.app_context():
+        assert db.session.get(Comment, c1).parent_id is None
+        assert db.session.get(Comment, c3).parent_id == c1
+    assert world.anonymous.get("/api/v1/articles/a1/comments?replies=500").status_code == 200
+
+
+def test_r5_and_r6_hidden_or_deleted_parents_answer_like_missing_ones(world):
+    """bad-requests.md R5, R6."""
+    before = snapshot(world.app)
+    missing = post_comment(world.as_bob, "reply to nothing", parent_id=world.missing)
+    assert_error(missing, 404, 422)
+    for parent in world.hidden:
+        response = post_comment(world.as_bob, f"reply to {parent}", parent_id=parent)
+        assert response.status_code == missing.status_code
+        assert response.get_json() == missing.get_json()
+        assert "secret" not in response.get_data(as_text=True)
+    assert snapshot(world.app) == before
+
+
+def test_r10_a_deleted_comment_cannot_be_edited(world):
+    """bad-requests.md R10."""
+    before = snapshot(world.app)
+    assert_error(world.as_alice.patch(f"/api/v1/comments/{world.deleted}", {"body": "resurrected"}), 404, 409)
+    assert snapshot(world.app) == before
+
+
+def test_u3_u4_unusual_characters_round_trip(world):
+    """bad-requests.md U3, U4."""
+    for body in ("\ufffe\uffff\U0010ffff\ue000 odd", "💩 𝕏 four bytes"):
+        response = post_comment(world.as_bob, body)
+        assert response.status_code in (201, 422)
+        if response.status_code == 201:
+            comment_id = response.get_json()["comment"]["id"]
+            assert world.as_bob.get(f"/api/v1/comments/{comment_id}").get_json()["body"] == body
+    assert world.as_bob.get("/api/v1/articles/a1/comments").status_code == 200
+
+
+def test_u8_combining_marks_count_as_code_points(world):
+    """bad-requests.md U8."""
+    assert post_comment(world.as_bob, "e" + "\u0301" * 1000).status_code == 201
+    assert_error(post_comment(world.as_bob, "e" + "\u0301" * 10_001), 422)
+
+
+@pytest.mark.parametrize("body", ["<p></p>", "<script></script>"])
+def test_w6_markup_only_bodies_are_refused_or_shown_as_text(world, body):
+    """bad-requests.md W6."""
+    response = post_comment(world.as_bob, body)
+    if response.status_code == 201:
+        html = response.get_json()["comment"]["body_html"]
+        assert "&lt;" in html and "<script" not in html and "<p></p>" not in html
+    else:
+        assert_error(response, 400, 422)
+
+
+@pytest.mark.parametrize("fmt", ["html", "raw", "../../x"])
+def test_w7_formats_other_than_markdown_are_never_used(world, fmt):
+    """bad-requests.md W7."""
+    response = post_comment(world.as_bob, f"<b>bold</b> {fmt}", format=fmt)
+    if response.status_code == 201:
+        assert "<b>" not in response.get_json()["comment"]["body_html"]
+    else:
+        assert_error(response, 400, 422)
+

@@ -1,11 +1,16 @@
 """Every error answers the contract's JSON shape with the right status; nothing is stored."""
 import json
+import time
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Comment
+from app.models import Article, Comment, User
+
+from .conftest import ALLOWED_ORIGIN, PASSWORD
+from .factories import assert_error, count, has_route, post_comment, snapshot
 
 COMMENTS = "/api/v1/articles/a1/comments"
 
@@ -19,16 +24,6 @@ def api(login, make_user, make_article):
 def raw_post(api, data, content_type="application/json", **headers):
     return api.client.post(COMMENTS, data=data, content_type=content_type,
                            headers={"X-CSRF-Token": api.csrf, **headers})
-
-
-def assert_error(response, status, code=None):
-    assert response.status_code == status, response.data[:300]
-    assert response.mimetype == "application/json"
-    error = response.get_json()["error"]
-    assert isinstance(error["message"], str) and error["message"]
-    if code:
-        assert error["code"] == code
-    return error
 
 
 def stored(app):
@@ -144,3 +139,156 @@ def test_counts(client, api, make_article):
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     keys = ",".join(f"k{i}" for i in range(101))
     assert_error(client.get(f"/api/v1/counts?keys={keys}"), 422)
+
+
+# -- Methods, ids out of range, line breaks and SQL strings (bad-requests.md M1-M5, W4, P2, U9, H1-H4, 11)
+
+def test_m1_wrong_methods_are_405_with_allow(world):
+    """bad-requests.md M1."""
+    for method in ("PUT", "DELETE", "PATCH"):
+        response = world.as_bob.client.open("/api/v1/articles/a1/comments", method=method, json={"body": "x"},
+                                            headers={"X-CSRF-Token": world.as_bob.csrf})
+        assert_error(response, 405, code="method_not_allowed")
+        assert {"GET", "POST"} <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+def test_m2_odd_methods_are_refused(world):
+    """bad-requests.md M2."""
+    for method in ("CONNECT", "PROPFIND", "TRACK", "DEBUG"):
+        assert_error(world.as_bob.client.open(f"/api/v1/comments/{world.live}", method=method), 400, 405)
+
+
+def test_m3_method_overrides_are_ignored(world):
+    """bad-requests.md M3."""
+    before = snapshot(world.app)
+    bob_comment = f"/api/v1/comments/{world.bobs}"
+    assert_error(world.as_bob.post(bob_comment, {"body": "x"}, headers={"X-HTTP-Method-Override": "DELETE"}), 405)
+    assert_error(world.as_bob.post(f"{bob_comment}?_method=DELETE", {"body": "x"}), 405)
+    read = world.as_bob.client.get(f"{bob_comment}?_method=DELETE", headers={"X-HTTP-Method-Override": "DELETE"})
+    assert read.status_code == 200
+    assert snapshot(world.app) == before
+
+
+def test_m4_head_on_lists_has_no_body_and_no_side_effect(world):
+    """bad-requests.md M4."""
+    before = snapshot(world.app)
+    for path in ("/api/v1/articles/a1/comments", f"/api/v1/comments/{world.live}/replies", "/api/v1/counts?keys=a1"):
+        get, head = world.anonymous.get(path), world.anonymous.head(path)
+        assert head.status_code == get.status_code == 200
+        assert head.get_data() == b""
+        assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    head = world.anonymous.head(f"/api/v1/articles/new-one/comments?url={ALLOWED_ORIGIN}/new-one&title=x")
+    assert head.status_code == 404
+    assert snapshot(world.app) == before
+
+
+def test_m5_get_never_deletes_or_approves(world):
+    """bad-requests.md M5."""
+    before = snapshot(world.app)
+    for path in (f"/api/v1/comments/{world.bobs}/delete", f"/api/v1/moderation/approve?id={world.pending}",
+                 f"/moderation/approve?id={world.pending}", f"/api/v1/comments/{world.bobs}?action=delete"):
+        response = world.as_mod.get(path, headers={"Accept": "application/json"})
+        assert response.status_code in (200, 404, 405), path
+    assert snapshot(world.app) == before
+
+
+BIG_IDS = [2**31, 2**53 + 1, 2**63 - 1]
+
+
+def test_w4_p2_ids_beyond_the_column_range_are_404_or_422(world):
+    """bad-requests.md W4, P2."""
+    before = snapshot(world.app)
+    bob, mod, admin = world.as_bob, world.as_mod, world.as_admin
+    for big in BIG_IDS:
+        calls = [
+            (world.anonymous.get, f"/api/v1/comments/{big}", None),
+            (world.anonymous.get, f"/api/v1/comments/{big}/replies", None),
+            (bob.patch, f"/api/v1/comments/{big}", {"body": "x"}),
+            (bob.delete, f"/api/v1/comments/{big}", None),
+            (bob.put, f"/api/v1/comments/{big}/vote", {"value": 1}),
+            (bob.post, f"/api/v1/comments/{big}/flags", {"reason": "spam"}),
+            (bob.delete, f"/api/v1/auth/tokens/{big}", None),
+            (admin.put, f"/api/v1/users/{big}/role", {"role": "reader"}),
+            (bob.post, "/api/v1/articles/a1/comments", {"body": f"reply to {big}", "parent_id": big}),
+            (mod.post, f"/api/v1/moderation/comments/{big}", {"action": "approve"}),
+            (mod.post, "/api/v1/moderation/bulk", {"ids": [big], "action": "approve"}),
+            (mod.post, f"/api/v1/moderation/users/{big}/ban", {"reason": "x"}),
+            (mod.delete, f"/api/v1/moderation/users/{big}/ban", None),
+            (mod.get, f"/api/v1/moderation/log?comment={big}", None),
+            (mod.get, f"/api/v1/moderation/log?user={big}", None),
+            (mod.get, f"/api/v1/moderation/log?actor={big}", None),
+        ]
+        for call, path, body in calls:
+            if not has_route(world.app, path, call.__name__.upper()):
+                continue
+            response = call(path, body) if body is not None else call(path)
+            if response.status_code != 200:  # a log filter on an unknown id may simply be empty
+                assert_error(response, 404, 422)
+    assert snapshot(world.app) == before
+
+
+@pytest.mark.parametrize("char", ["\r\n", "\n", "\r", "\t", "\v", "\f", "\x85", "\u2028", "\u2029", "\x00"])
+def test_u9_h1_h3_h4_line_breaks_in_one_line_fields_are_422(world, char):
+    """bad-requests.md U9, H1, H3, H4."""
+    before = snapshot(world.app)
+    value = f"Bob{char}Set-Cookie: session=evil{char}2026-01-01 INFO admin logged in"
+    attempts = [
+        world.login().post("/api/v1/auth/register", {"username": "newbie", "email": "newbie@example.org",
+                                                      "password": PASSWORD, "display_name": value}),
+        world.as_bob.post("/api/v1/auth/tokens", {"name": value}),
+        world.as_bob.post(f"/api/v1/comments/{world.live}/flags", {"reason": "other", "note": value}),
+        world.as_admin.put("/api/v1/articles/fresh", {"title": value, "url": f"{ALLOWED_ORIGIN}/fresh"}),
+        post_comment(world.as_bob, "implicit", key="fresh2", title=value, url=f"{ALLOWED_ORIGIN}/fresh2"),
+    ]
+    for response in attempts:
+        assert_error(response, 422)
+        assert all("evil" not in v for v in response.headers.values())
+    assert snapshot(world.app) == before
+
+
+SQL_STRINGS = [
+    "'", "''", '"', "\\", "\\'", "' OR '1'='1", "' OR 1=1--", '" OR ""="', "') OR ('1'='1", "1 OR 1=1",
+    "1' ORDER BY 100--", "1 UNION SELECT NULL,NULL,NULL--", "' UNION SELECT username, password_hash FROM users--",
+    "1; DROP TABLE comments--", "'; UPDATE users SET role='admin' WHERE username='me'--", "1' AND SLEEP(5)--",
+    "1' AND pg_sleep(5)--", "1); SELECT pg_sleep(5)--", "1' AND 1=CAST((SELECT version()) AS int)--",
+    "' || (SELECT 'a') || '", "%' OR '%'='", "%", "_", "[a-z]%", "\\x00", "$where: '1 == 1'", '{"$gt": ""}',
+    '{"$ne": null}', "*)(uid=*))(|(uid=*",
+]
+
+
+def timed(call):
+    start = time.perf_counter()
+    response = call()
+    assert time.perf_counter() - start < 3, "a request took 3 s or more"
+    assert response.status_code < 500
+    return response
+
+
+def test_sql_strings_are_stored_literally_and_change_nothing_else(world):
+    """bad-requests.md 11 (SQL and query-language injection)."""
+    bob, anonymous = world.as_bob, world.anonymous
+    users, articles = count(world.app, User), count(world.app, Article)
+    created = []
+    for n, text in enumerate(SQL_STRINGS):
+        response = timed(lambda: post_comment(bob, f"{text} #{n}"))
+        assert response.status_code == 201, (text, response.get_json())
+        created.append((response.get_json()["comment"]["id"], f"{text} #{n}"))
+        timed(lambda: world.login().post("/api/v1/auth/register", {
+            "username": text, "email": f"{text}@example.org", "password": PASSWORD}))
+        key_path = f"/api/v1/articles/{quote(text, safe='')}/comments"
+        assert timed(lambda: anonymous.get(key_path)).status_code in (400, 404)
+        assert_error(timed(lambda: post_comment(bob, "typed field", parent_id=text)), 422)
+        for name in ("limit", "sort", "after", "replies"):
+            query = f"/api/v1/articles/a1/comments?{name}={quote(text)}"
+            assert timed(lambda: anonymous.get(query)).status_code in (400, 422)
+        headers = {"X-Forwarded-For": text, "User-Agent": text, "Referer": text}
+        assert timed(lambda: anonymous.get("/api/v1/articles/a1/comments", headers=headers)).status_code == 200
+    with world.app.app_context():
+        for comment_id, body in created:
+            assert db.session.get(Comment, comment_id).body == body
+    # Only registrations that were valid names created users (none of these are), no article appeared.
+    assert count(world.app, User) == users
+    assert count(world.app, Article) == articles
+    for comment_id, body in created:
+        assert bob.get(f"/api/v1/comments/{comment_id}").get_json()["body"] == body
+

@@ -6,24 +6,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.discussion.sanitize import text_key
 from app.extensions import db
 from app.models import Comment, Flag
 from app.timeutil import UTCDateTime, utcnow
 
+from .factories import new_comment, post_comment
+
 Q = "/api/v1/moderation/queue"
-
-
-def post(api, body, key="a1", **fields):
-    return api.post(f"/api/v1/articles/{key}/comments", {"body": body, **fields})
-
-
-def posted(api, body, **fields) -> int:
-    response = post(api, body, **fields)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["comment"]["id"]
 
 
 def flag(api, comment_id, reason="abuse"):
@@ -66,7 +58,7 @@ def fresh(login, make_user):
 def test_flags_never_send_a_staff_comment_back_to_pending(app, login, make_user, mod, seasoned,
                                                            article, role):
     staff = login(make_user(f"staff{role}", role=role))
-    notice = posted(staff, "Please keep the discussion civil.")
+    notice = new_comment(staff, "Please keep the discussion civil.")["id"]
     assert staff.post(f"/api/v1/moderation/comments/{notice}", {"action": "pin"}).status_code == 200
     for reader in seasoned(4):
         flag(reader, notice)
@@ -78,7 +70,7 @@ def test_flags_never_send_a_staff_comment_back_to_pending(app, login, make_user,
 
 
 def test_flags_from_new_accounts_are_kept_but_do_not_hold(app, login, alice, mod, fresh, article):
-    comment = posted(login(alice), "an unpopular opinion")
+    comment = new_comment(login(alice), "an unpopular opinion")["id"]
     for reader in fresh(5):
         flag(reader, comment)
     assert stored(app, comment) == ("approved", 5, 5)
@@ -89,7 +81,7 @@ def test_flags_from_new_accounts_are_kept_but_do_not_hold(app, login, alice, mod
 
 def test_only_flags_from_accounts_with_history_reach_the_threshold(app, login, alice, fresh, seasoned,
                                                                     article):
-    comment = posted(login(alice), "an unpopular opinion")
+    comment = new_comment(login(alice), "an unpopular opinion")["id"]
     for reader in seasoned(2) + fresh(2):
         flag(reader, comment)
     assert stored(app, comment) == ("approved", 4, 4)
@@ -100,7 +92,7 @@ def test_only_flags_from_accounts_with_history_reach_the_threshold(app, login, a
 
 def test_an_account_younger_than_flag_history_hours_does_not_count(app, login, alice, seasoned,
                                                                     article):
-    comment = posted(login(alice), "an unpopular opinion")
+    comment = new_comment(login(alice), "an unpopular opinion")["id"]
     for reader in seasoned(3, age=timedelta(hours=23)):
         flag(reader, comment)
     assert stored(app, comment)[0] == "approved"
@@ -112,7 +104,7 @@ def test_an_account_younger_than_flag_history_hours_does_not_count(app, login, a
 
 def test_flag_history_hours_is_a_setting(app, login, alice, seasoned, article):
     app.config["FLAG_HISTORY_HOURS"] = 1
-    comment = posted(login(alice), "an unpopular opinion")
+    comment = new_comment(login(alice), "an unpopular opinion")["id"]
     for reader in seasoned(3, age=timedelta(hours=2)):
         flag(reader, comment)
     assert stored(app, comment)[0] == "pending"
@@ -120,7 +112,7 @@ def test_flag_history_hours_is_a_setting(app, login, alice, seasoned, article):
 
 def test_without_flags_need_history_every_flag_counts(app, login, alice, fresh, article):
     app.config["FLAGS_NEED_HISTORY"] = False
-    comment = posted(login(alice), "an unpopular opinion")
+    comment = new_comment(login(alice), "an unpopular opinion")["id"]
     for reader in fresh(3):
         flag(reader, comment)
     assert stored(app, comment)[0] == "pending"
@@ -138,8 +130,8 @@ def test_without_flags_need_history_every_flag_counts(app, login, alice, fresh, 
 ])
 def test_a_disguised_repeat_is_a_duplicate(app, login, alice, article, first, again):
     api = login(alice)
-    posted(api, first)
-    response = post(api, again)
+    new_comment(api, first)
+    response = post_comment(api, again)
     assert response.status_code == 409, response.get_json()
     assert response.get_json()["error"]["code"] == "conflict"
 
@@ -148,34 +140,34 @@ def test_the_same_text_under_different_parents_is_not_a_duplicate(app, login, al
                                                                    make_article):
     make_article("a2")
     api, other = login(alice), login(bob)
-    first, second = posted(other, "first question"), posted(other, "second question")
-    posted(api, "I agree", parent_id=first)
-    posted(api, "I agree", parent_id=second)
-    posted(api, "I agree")   # top level is a place of its own
-    assert post(api, "I agree", parent_id=first).status_code == 409
-    assert post(api, "I agree").status_code == 409
-    assert post(api, "I agree", key="a2").status_code == 201
+    first, second = new_comment(other, "first question")["id"], new_comment(other, "second question")["id"]
+    new_comment(api, "I agree", parent_id=first)
+    new_comment(api, "I agree", parent_id=second)
+    new_comment(api, "I agree")   # top level is a place of its own
+    assert post_comment(api, "I agree", parent_id=first).status_code == 409
+    assert post_comment(api, "I agree").status_code == 409
+    assert post_comment(api, "I agree", key="a2").status_code == 201
 
 
 def test_the_text_key_is_stored_at_insert_and_follows_edits(app, login, alice, article):
     api = login(alice)
-    comment = posted(api, "hello *world*")
+    comment = new_comment(api, "hello *world*")["id"]
     with app.app_context():
         assert db.session.get(Comment, comment).text_key == text_key("<p>hello world</p>")
     assert api.patch(f"/api/v1/comments/{comment}", {"body": "goodbye"}).status_code == 200
     with app.app_context():
         assert db.session.get(Comment, comment).text_key == text_key("<p>goodbye</p>")
-    assert post(api, "Goodbye").status_code == 409
-    assert post(api, "hello world").status_code == 201
+    assert post_comment(api, "Goodbye").status_code == 409
+    assert post_comment(api, "hello world").status_code == 201
 
 
 def test_the_window_is_one_minute(app, login, alice, article):
     api = login(alice)
-    comment = posted(api, "hello")
+    comment = new_comment(api, "hello")["id"]
     with app.app_context():
         db.session.get(Comment, comment).created_at -= timedelta(seconds=61)
         db.session.commit()
-    assert post(api, "hello").status_code == 201
+    assert post_comment(api, "hello").status_code == 201
 
 
 def test_the_migration_keys_existing_comments(app, alice, article):
@@ -221,10 +213,10 @@ def _moderator_sees_no_secret(login, mod, *comment_ids):
 
 
 def _reply_waiting_in_the_queue(login, admin, parent_author, replier):
-    parent = posted(parent_author, SECRET)
-    posted(parent_author, "something harmless")
+    parent = new_comment(parent_author, SECRET)["id"]
+    new_comment(parent_author, "something harmless")
     configure(login, admin, premoderation="all")
-    reply = posted(replier, "what did you say?", parent_id=parent)
+    reply = new_comment(replier, "what did you say?", parent_id=parent)["id"]
     return parent, reply
 
 
@@ -261,3 +253,14 @@ def test_deleting_an_account_clears_the_text_of_its_comments(app, login, admin, 
     _moderator_sees_no_secret(login, mod, parent, reply)
     thread = login(mod).get("/api/v1/articles/a1/comments")
     assert thread.status_code == 200 and "555-0199" not in thread.get_data(as_text=True)
+
+
+# -- Duplicates (bad-requests.md L3) -------------------------------------------------------------------------
+
+def test_l3_the_same_body_five_times_is_stored_once(world):
+    """bad-requests.md L3."""
+    statuses = [post_comment(world.as_bob, "buy cheap watches").status_code for _ in range(5)]
+    assert statuses == [201, 409, 409, 409, 409]
+    with world.app.app_context():
+        assert db.session.scalar(select(func.count()).where(Comment.body == "buy cheap watches")) == 1
+

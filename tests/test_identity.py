@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import User
 
 from .conftest import PASSWORD
+from .factories import assert_error, count
 
 STATIC = Path(__file__).resolve().parent.parent / "app" / "static"
 
@@ -146,7 +147,7 @@ def test_staff_authors_carry_a_badge(app, login, mod, alice, article):
         badges = re.findall(r'<span class="c-badge c-staff"( hidden)?>([^<]*)</span>', html)
         assert ("", label) in badges  # the moderator's, shown
         assert (" hidden", label) in badges  # the reader's (and the script's template), hidden
-    assert "author.staff" in (STATIC / "widget" / "thread.js").read_text()
+    assert "author.staff" in (STATIC / "widget" / "comment.js").read_text()
     assert "author.staff" in (STATIC / "moderation" / "item.js").read_text()
     queue = login(mod).get("/moderation").get_data(as_text=True)
     assert re.search(r'class="badge item-staff" hidden>Staff<', queue)
@@ -229,3 +230,68 @@ def test_registration_names_every_invalid_field(login):
     response = api.client.post("/api/v1/auth/register", data='{"username": ', content_type="application/json",
                                headers={"X-CSRF-Token": api.csrf})
     assert response.status_code == 400
+
+
+# -- Usernames and emails at registration (bad-requests.md U5-U12, N1-N5, H2, H5) ----------------------------
+
+BAD_USERNAMES = [
+    "admin\u202e", "ad\u2066min", "ad\u200bmin", "admin\u2060", "ad\u00admin", "\u180e\u180e\u180e",
+    "\u200b\u200b\u200b",
+    "ａｄｍｉｎ", "ADMIN", "admın", "ǅǅǅ", "\ufeffbobby", "josé", "jose\u0301", "😀😀😀", "   ", "",
+    "ab", "x" * 1000, "administrator", "mod", "system", "root", "support", "staff", "null", "undefined",
+    "none", "anonymous", "[deleted]", "me", "api", "login", "Admin", "_admin_",
+    "<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>', "{{7*7}}", "${7*7}",
+    "../admin", "a/b", "a?b#c", "a%2Fb", "@everyone", "a@b.c", "bo b",
+]
+
+
+@pytest.mark.parametrize("username", BAD_USERNAMES, ids=range(len(BAD_USERNAMES)))
+def test_u5_to_u12_n1_to_n5_bad_usernames_are_422(world, username):
+    """bad-requests.md U5-U12, N1-N5."""
+    users = count(world.app, User)
+    response = world.login().post("/api/v1/auth/register",
+                                  {"username": username, "email": "new@example.org", "password": PASSWORD})
+    error = assert_error(response, 422, code="validation_error")
+    assert "username" in error["fields"]
+    assert count(world.app, User) == users
+
+
+def test_n1_n2_username_edges(world):
+    """bad-requests.md N1, N2."""
+    def register(name, email):
+        return world.login().post("/api/v1/auth/register", {"username": name, "email": email, "password": PASSWORD})
+
+    assert register("x" * 32, "max@example.org").status_code == 201
+    start = time.perf_counter()
+    assert_error(register("x" * 1_000_000, "huge@example.org"), 413, 422)
+    assert time.perf_counter() - start < 3
+    assert register(" spaced ", "spaced@example.org").status_code in (201, 422)
+    with world.app.app_context():
+        trimmed = db.session.scalar(select(User.id).where(User.username == "spaced"))
+        assert db.session.scalar(select(User.id).where(User.username == " spaced ")) is None
+    if trimmed:  # " spaced " became "spaced": the bare name is then taken, never two accounts
+        assert_error(register("spaced", "spaced2@example.org"), 409)
+
+
+@pytest.mark.parametrize("email", [
+    "a@example.org\r\nBcc: x@evil.example", "a@example.org%0d%0aBcc:x@evil.example", "a@example.org\nSubject: hi",
+    "a@b", "a@localhost", "a@[127.0.0.1]", '"a b"@example.org', "a(comment)@example.org", "a@@example.org",
+    "a@" + "d" * 250 + ".org", "a@example.org.", "", "plainaddress",
+])
+def test_h2_h5_bad_emails_are_422(world, email):
+    """bad-requests.md H2, H5."""
+    users = count(world.app, User)
+    response = world.login().post("/api/v1/auth/register",
+                                  {"username": "newbie", "email": email, "password": PASSWORD})
+    assert_error(response, 422)
+    assert count(world.app, User) == users
+
+
+@pytest.mark.parametrize("email", ["a@xn--80ak6aa92e.com", "l" * 65 + "@example.org", "a+tag@example.org"])
+def test_h5_edge_emails_are_a_policy_never_a_500(world, email):
+    """bad-requests.md H5."""
+    response = world.login().post("/api/v1/auth/register",
+                                  {"username": "edgy", "email": email, "password": PASSWORD})
+    if response.status_code != 201:
+        assert_error(response, 422)
+

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Comment, Flag, ModerationEvent, User
 
+from .factories import new_comment
+
 Q = "/api/v1/moderation/queue"
 # Accounts old enough for their flags to count toward the threshold (FLAG_HISTORY_HOURS).
 SEASONED = datetime.now(timezone.utc) - timedelta(days=2)
@@ -23,15 +25,9 @@ def configure(login, admin, **settings):
     assert response.status_code == 200, response.get_json()
 
 
-def post(api, body, key="a1", **fields):
-    response = api.post(f"/api/v1/articles/{key}/comments", {"body": body, **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["comment"]["id"]
-
-
 def pending_comments(login, admin, author_api, n, key="a1", prefix="pending"):
     configure(login, admin, premoderation="all")
-    return [post(author_api, f"{prefix} {i}", key) for i in range(n)]
+    return [new_comment(author_api, f"{prefix} {i}", key)["id"] for i in range(n)]
 
 
 def decide(api, comment_id, action, **extra):
@@ -139,7 +135,7 @@ def test_queue_pages_follow_the_cursor(app, login, admin, alice, moderator, arti
 def test_flagged_queue_most_flags_then_oldest(app, login, admin, alice, moderator, make_user, article):
     configure(login, admin, flag_threshold=10)
     author = login(alice)
-    one, three, two_old, two_new, unflagged = (post(author, f"c{i}") for i in range(5))
+    one, three, two_old, two_new, unflagged = (new_comment(author, f"c{i}")["id"] for i in range(5))
     readers = [login(make_user(f"r{i}")) for i in range(3)]
     for comment_id, n in ((one, 1), (three, 3), (two_old, 2), (two_new, 2)):
         for reader in readers[:n]:
@@ -194,10 +190,10 @@ def test_queue_item_carries_the_context(app, login, admin, alice, bob, moderator
     configure(login, admin, flag_threshold=2, banned_words=["scam"])
     author, other = login(alice), login(bob)
     long_parent = "P" * 150 + " " + "q" * 100
-    parent = post(other, long_parent)
-    reply = post(author, "a *reply*", parent_id=parent)
-    post(author, "an approved one")
-    post(author, "this is a scam")   # rejected: counts in alice's history
+    parent = new_comment(other, long_parent)["id"]
+    reply = new_comment(author, "a *reply*", parent_id=parent)["id"]
+    new_comment(author, "an approved one")
+    new_comment(author, "this is a scam")   # rejected: counts in alice's history
     flag(login(make_user("r1", created_at=SEASONED)), reply, "spam")
     flag(login(make_user("r2", created_at=SEASONED)), reply, "abuse")   # threshold: back to pending
     response = moderator.get(Q + "?queue=pending")
@@ -226,8 +222,8 @@ def test_queue_costs_a_constant_number_of_queries(app, login, admin, alice, bob,
 
     def add(n):
         for i in range(n):
-            parent = post(login(bob), f"parent {n}-{i}")
-            comment_id = post(login(alice), f"reply {n}-{i}", parent_id=parent)
+            parent = new_comment(login(bob), f"parent {n}-{i}")["id"]
+            comment_id = new_comment(login(alice), f"reply {n}-{i}", parent_id=parent)["id"]
             for reader in readers:
                 flag(reader, comment_id, "spam" if i % 2 else "abuse")
 
@@ -274,7 +270,7 @@ def test_approve_a_pending_comment(app, login, admin, alice, moderator, mod, art
 @pytest.mark.parametrize("action, target, counted", [("reject", "rejected", 0), ("spam", "spam", 0)])
 def test_reject_or_spam_an_approved_comment_then_restore(app, login, alice, moderator, article,
                                                          action, target, counted):
-    comment_id = post(login(alice), "approved at first")
+    comment_id = new_comment(login(alice), "approved at first")["id"]
     assert count(login) == 1
     assert decide(moderator, comment_id, action).get_json()["status"] == target
     assert status_of(app, comment_id) == target and count(login) == counted
@@ -293,7 +289,7 @@ def test_reject_or_spam_an_approved_comment_then_restore(app, login, alice, mode
     (["pin"], "pin"),
 ])
 def test_invalid_transitions_are_409(app, login, alice, moderator, article, setup, action):
-    comment_id = post(login(alice), "a comment")
+    comment_id = new_comment(login(alice), "a comment")["id"]
     for step in setup:
         assert decide(moderator, comment_id, step).status_code == 200
     before = events(app)
@@ -304,7 +300,7 @@ def test_invalid_transitions_are_409(app, login, alice, moderator, article, setu
 
 
 def test_deleted_comments_cannot_be_decided(app, login, alice, moderator, article):
-    comment_id = post(login(alice), "soon gone")
+    comment_id = new_comment(login(alice), "soon gone")["id"]
     assert login(alice).delete(f"/api/v1/comments/{comment_id}").status_code == 204
     for action in ("approve", "reject", "spam", "pin"):
         assert decide(moderator, comment_id, action).status_code == 409
@@ -312,7 +308,7 @@ def test_deleted_comments_cannot_be_decided(app, login, alice, moderator, articl
 
 
 def test_decision_input_errors(app, moderator, login, alice, article):
-    comment_id = post(login(alice), "x")
+    comment_id = new_comment(login(alice), "x")["id"]
     assert decide(moderator, 999999, "approve").status_code == 404
     response = decide(moderator, comment_id, "publish")
     assert response.status_code == 422 and "action" in response.get_json()["error"]["fields"]
@@ -326,7 +322,7 @@ def test_decision_input_errors(app, moderator, login, alice, article):
 
 def test_approving_resolves_open_flags(app, login, admin, alice, moderator, make_user, article):
     configure(login, admin, flag_threshold=5)
-    comment_id = post(login(alice), "flag me")
+    comment_id = new_comment(login(alice), "flag me")["id"]
     for i in range(2):
         flag(login(make_user(f"r{i}")), comment_id)
     assert moderator.get(Q).get_json()["counts"]["flagged"] == 1
@@ -345,7 +341,7 @@ def test_approving_resolves_open_flags(app, login, admin, alice, moderator, make
 def test_approving_a_comment_held_by_flags_resolves_them(app, login, admin, alice, moderator, make_user,
                                                          article):
     configure(login, admin, flag_threshold=1)
-    comment_id = post(login(alice), "flag me")
+    comment_id = new_comment(login(alice), "flag me")["id"]
     flag(login(make_user("r0", created_at=SEASONED)), comment_id)
     assert status_of(app, comment_id) == "pending" and count(login) == 0
     assert decide(moderator, comment_id, "approve").status_code == 200
@@ -355,8 +351,8 @@ def test_approving_a_comment_held_by_flags_resolves_them(app, login, admin, alic
 
 
 def test_pin_and_unpin(app, login, alice, moderator, article):
-    first = post(login(alice), "first")
-    second = post(login(alice), "second")
+    first = new_comment(login(alice), "first")["id"]
+    second = new_comment(login(alice), "second")["id"]
     response = decide(moderator, second, "pin")
     assert response.status_code == 200 and response.get_json()["pinned"] is True
     thread = login().get("/api/v1/articles/a1/comments").get_json()["comments"]
@@ -367,7 +363,7 @@ def test_pin_and_unpin(app, login, alice, moderator, article):
 
 
 def test_a_failed_decision_changes_nothing(app, login, alice, moderator, article):
-    comment_id = post(login(alice), "x")
+    comment_id = new_comment(login(alice), "x")["id"]
     assert decide(moderator, comment_id, "approve").status_code == 409
     assert count(login) == 1 and events(app) == []
 
@@ -387,7 +383,7 @@ def test_bulk_approve(app, login, admin, alice, moderator, mod, article):
 def test_bulk_reject_of_flagged_comments_empties_the_tab(app, login, admin, alice, moderator, make_user,
                                                          article):
     configure(login, admin, flag_threshold=5)
-    made = [post(login(alice), f"c{i}") for i in range(3)]
+    made = [new_comment(login(alice), f"c{i}")["id"] for i in range(3)]
     reader = login(make_user("r0"))
     for comment_id in made:
         flag(reader, comment_id)
@@ -401,7 +397,7 @@ def test_bulk_reject_of_flagged_comments_empties_the_tab(app, login, admin, alic
 def test_bulk_is_all_or_nothing(app, login, admin, alice, moderator, article, bad):
     made = pending_comments(login, admin, login(alice), 2)
     configure(login, admin, premoderation="none")
-    approved = post(login(alice), "already approved")
+    approved = new_comment(login(alice), "already approved")["id"]
     extra = 999999 if bad == "unknown" else approved
     response = moderator.post("/api/v1/moderation/bulk", {"ids": made + [extra], "action": "approve"})
     assert response.status_code == (404 if bad == "unknown" else 409)
@@ -427,7 +423,7 @@ def test_bulk_validation(app, moderator, payload):
 # -- bans ------------------------------------------------------------------------------------------
 
 def test_temporary_ban_blocks_writes_until_unbanned(app, login, alice, bob, moderator, mod, article):
-    comment_id = post(login(bob), "bob's")
+    comment_id = new_comment(login(bob), "bob's")["id"]
     response = moderator.post(f"/api/v1/moderation/users/{alice.id}/ban", {"days": 7, "reason": "rude"})
     assert response.status_code == 200
     until = datetime.strptime(response.get_json()["user"]["banned_until"], "%Y-%m-%dT%H:%M:%SZ")
@@ -459,7 +455,7 @@ def test_permanent_ban_shows_forever(app, login, admin, alice, moderator):
 def test_ban_with_purge_rejects_pending_comments(app, login, admin, alice, moderator, mod, article):
     held = pending_comments(login, admin, login(alice), 2)
     configure(login, admin, premoderation="none")
-    kept = post(login(alice), "approved stays")
+    kept = new_comment(login(alice), "approved stays")["id"]
     response = moderator.post(f"/api/v1/moderation/users/{alice.id}/ban",
                               {"days": 1, "reason": "spam run", "purge": True})
     assert response.status_code == 200
@@ -504,8 +500,8 @@ def test_unbanning_a_user_who_is_not_banned_is_a_no_op(app, alice, moderator):
 def test_log_has_one_entry_per_decision_newest_first(app, login, admin, alice, bob, moderator, mod,
                                                     article):
     configure(login, admin, premoderation="all")
-    a = post(login(alice), "from alice")
-    b = post(login(bob), "from bob")
+    a = new_comment(login(alice), "from alice")["id"]
+    b = new_comment(login(bob), "from bob")["id"]
     decide(moderator, a, "approve")
     decide(moderator, b, "spam", reason="link farm")
     decide(moderator, a, "pin")
@@ -526,8 +522,8 @@ def test_log_has_one_entry_per_decision_newest_first(app, login, admin, alice, b
 
 def test_log_filters_and_pages(app, login, admin, alice, bob, mod, moderator, article):
     configure(login, admin, premoderation="all")
-    a = post(login(alice), "from alice")
-    b = post(login(bob), "from bob")
+    a = new_comment(login(alice), "from alice")["id"]
+    b = new_comment(login(bob), "from bob")["id"]
     decide(moderator, a, "approve")
     decide(login(admin), b, "reject")
     log = "/api/v1/moderation/log"

@@ -13,6 +13,7 @@ from app.extensions import db, limiter
 from app.models import Comment, Flag, User, Vote
 
 from .conftest import PASSWORD, REDIS_URL, ApiClient
+from .factories import post_comment
 
 HOME_IP = "198.51.100.7"
 OTHER_IP = "203.0.113.9"
@@ -44,10 +45,6 @@ def assert_rate_limited(response):
     assert 0 < retry_after <= 3600
 
 
-def post(api, body, key="a1"):
-    return api.post(f"/api/v1/articles/{key}/comments", {"body": body})
-
-
 def rows(app, model) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model))
@@ -62,17 +59,17 @@ def test_posting_is_limited_per_user_with_a_json_429(limited, make_user, article
     app = limited(RATELIMIT_POST="3 per minute")
     alice = client_at(app, user=make_user("alice"))
     for n in range(3):
-        assert post(alice, f"comment {n}").status_code == 201
-    assert_rate_limited(post(alice, "one too many"))
+        assert post_comment(alice, f"comment {n}").status_code == 201
+    assert_rate_limited(post_comment(alice, "one too many"))
     assert rows(app, Comment) == 3
     # The budget is the user's: someone else on the same address still posts.
-    assert post(client_at(app, user=make_user("bob")), "bob's turn").status_code == 201
+    assert post_comment(client_at(app, user=make_user("bob")), "bob's turn").status_code == 201
 
 
 def test_editing_is_limited_per_user(limited, make_user, article):
     app = limited(RATELIMIT_POST="3 per minute")
     alice = client_at(app, user=make_user("alice"))
-    comment = post(alice, "first").get_json()["comment"]["id"]
+    comment = post_comment(alice, "first").get_json()["comment"]["id"]
     # Edits have a budget of their own (same setting, separate counter from posting).
     for n in range(3):
         assert alice.patch(f"/api/v1/comments/{comment}", {"body": f"edit {n}"}).status_code == 200
@@ -84,16 +81,16 @@ def test_editing_is_limited_per_user(limited, make_user, article):
 def test_posting_is_limited_per_ip_across_accounts(limited, make_user, article):
     app = limited(RATELIMIT_POST="100 per minute", RATELIMIT_POST_IP="3 per minute")
     for n in range(3):
-        assert post(client_at(app, user=make_user(f"sock{n}")), f"from sock {n}").status_code == 201
-    assert_rate_limited(post(client_at(app, user=make_user("sock3")), "from sock 3"))
+        assert post_comment(client_at(app, user=make_user(f"sock{n}")), f"from sock {n}").status_code == 201
+    assert_rate_limited(post_comment(client_at(app, user=make_user("sock3")), "from sock 3"))
     assert rows(app, Comment) == 3
-    assert post(client_at(app, OTHER_IP, make_user("elsewhere")), "another address").status_code == 201
+    assert post_comment(client_at(app, OTHER_IP, make_user("elsewhere")), "another address").status_code == 201
 
 
 def test_editing_is_limited_per_ip_across_accounts(limited, make_user, article):
     app = limited(RATELIMIT_POST="100 per minute", RATELIMIT_POST_IP="100 per minute")
     clients = [client_at(app, user=make_user(f"sock{n}")) for n in range(4)]
-    ids = [post(api, f"from sock {n}").get_json()["comment"]["id"] for n, api in enumerate(clients)]
+    ids = [post_comment(api, f"from sock {n}").get_json()["comment"]["id"] for n, api in enumerate(clients)]
     app = limited(RATELIMIT_POST="100 per minute", RATELIMIT_POST_IP="2 per minute")
     clients = [client_at(app, user=api.user) for api in clients]
     statuses = [api.patch(f"/api/v1/comments/{cid}", {"body": "edited"}).status_code
@@ -105,7 +102,7 @@ def test_editing_is_limited_per_ip_across_accounts(limited, make_user, article):
 def targets(app, make_user, article, login):
     """Five approved comments by an author nobody else is, for votes and flags."""
     author = login(make_user("author"))
-    return [post(author, f"target {n}").get_json()["comment"]["id"] for n in range(5)]
+    return [post_comment(author, f"target {n}").get_json()["comment"]["id"] for n in range(5)]
 
 
 def test_voting_is_limited_per_user(limited, make_user, targets):
@@ -206,16 +203,16 @@ def test_moderators_are_exempt(limited, make_user, targets):
                   RATELIMIT_VOTE="2 per minute", RATELIMIT_FLAG="1 per minute")
     mod = client_at(app, user=make_user("mod", role="moderator"))
     for n in range(5):
-        assert post(mod, f"moderator note {n}").status_code == 201
+        assert post_comment(mod, f"moderator note {n}").status_code == 201
     for target in targets:
         assert mod.put(f"/api/v1/comments/{target}/vote", {"value": -1}).status_code == 200
     for target in targets[:3]:
         assert mod.post(f"/api/v1/comments/{target}/flags", {"reason": "other"}).status_code == 201
     # A reader on the same address is still held to the limits.
     reader = client_at(app, user=make_user("reader1"))
-    assert post(reader, "one").status_code == 201
-    assert post(reader, "two").status_code == 201
-    assert_rate_limited(post(reader, "three"))
+    assert post_comment(reader, "one").status_code == 201
+    assert post_comment(reader, "two").status_code == 201
+    assert_rate_limited(post_comment(reader, "three"))
 
 
 def test_forwarded_for_does_not_reset_limits(limited, make_user, article):
@@ -238,10 +235,10 @@ def test_memory_storage_by_default(limited, make_user, article):
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert type(limiter.storage).__name__ == "MemoryStorage"
     alice = make_user("alice")
-    assert post(client_at(app, user=alice), "one").status_code == 201
-    assert_rate_limited(post(client_at(app, user=alice), "two"))
+    assert post_comment(client_at(app, user=alice), "one").status_code == 201
+    assert_rate_limited(post_comment(client_at(app, user=alice), "two"))
     # Memory is per process: a new app (a restarted server) starts from zero.
-    assert post(client_at(limited(RATELIMIT_POST="1 per minute"), user=alice), "three").status_code == 201
+    assert post_comment(client_at(limited(RATELIMIT_POST="1 per minute"), user=alice), "three").status_code == 201
 
 
 def test_redis_storage_counts_in_redis(limited, make_user, article, redis_client, redis_key_prefix):
@@ -251,8 +248,8 @@ def test_redis_storage_counts_in_redis(limited, make_user, article, redis_client
     assert type(limiter.storage).__name__ == "RedisStorage"
     alice = make_user("alice")
     for n in range(2):
-        assert post(client_at(app, user=alice), f"counted in redis {n}").status_code == 201
+        assert post_comment(client_at(app, user=alice), f"counted in redis {n}").status_code == 201
     keys = [k.decode() for k in client.scan_iter(match=f"*{prefix}*")]
     assert any("RATELIMIT_POST" in k and f"user:{alice.id}" in k for k in keys), keys
     # Another app (another process, in production) on the same Redis shares the budget.
-    assert_rate_limited(post(client_at(limited(**settings), user=alice), "over the shared budget"))
+    assert_rate_limited(post_comment(client_at(limited(**settings), user=alice), "over the shared budget"))

@@ -1,19 +1,23 @@
 """Rendering fixes: bare URLs after long text no longer garble the comment, and `flask rerender`
 writes only what changed, byte for byte as posting would, and makes every server drop its cached pages.
 """
+import inspect
+import sys
 from html.parser import HTMLParser
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it.rules_inline.linkify import linkify as upstream_linkify
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from app.discussion import sanitize
-from app.discussion.sanitize import render
+from app.discussion.sanitize import render, render_stored
 from app.extensions import db
 from app.models import Article, Comment
+from app.timeutil import utcnow
 
+from .factories import new_comment
 from .servers import (
     Api,
     AppServer,
@@ -167,12 +171,6 @@ SHAPES = [
 ]
 
 
-def post(api, key: str, body: str) -> dict:
-    response = api.post(f"/api/v1/articles/{key}/comments", {"body": body})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["comment"]
-
-
 def stored(app) -> tuple[dict[int, str], dict[str, int]]:
     """(body_html by comment id, version by article key), read from the database."""
     with app.app_context():
@@ -195,7 +193,7 @@ def test_rerender_leaves_unchanged_comments_byte_for_byte_and_moves_no_version(
     make_article("a1")
     make_article("a2")
     api = login(alice)
-    posted = {post(api, "a1" if i % 2 else "a2", body)["id"]: body for i, body in enumerate(SHAPES)}
+    posted = {new_comment(api, body, "a1" if i % 2 else "a2")["id"]: body for i, body in enumerate(SHAPES)}
     before_html, before_versions = stored(app)
     assert set(before_html) == set(posted)
     assert all(not html.endswith("\n") for html in before_html.values())
@@ -214,8 +212,8 @@ def test_rerender_serves_the_new_html_to_anonymous_readers_at_once(app, client, 
     make_article("a2")
     api = login(alice)
     body = "a long line of words here and more words to make it long enough: http://example.com/abc"
-    garbled = post(api, "a1", body)
-    untouched = post(api, "a2", "nothing to repair here")
+    garbled = new_comment(api, body, "a1")
+    untouched = new_comment(api, "nothing to repair here", "a2")
     good_html = garbled["body_html"]
     # As the buggy linkifier stored it.
     set_body_html(app, garbled["id"], "<p>g line of words here and more words to make it long enough: "
@@ -262,3 +260,82 @@ def test_rerender_reaches_every_server_process(fresh_database, tmp_path):  # noq
             for _ in range(8):
                 assert reader.get(url).json()["comments"][0]["body_html"] == comment["body_html"]
         assert not first.tracebacks() and not second.tracebacks()
+
+
+def insert_comments(app, article_id: int, author_id: int, bodies: list[str], html: str | None = None) -> None:
+    """Comments as an earlier release stored them: ``html`` (or today's rendering) as their body_html."""
+    now = utcnow()
+    with app.app_context():
+        db.session.execute(insert(Comment), [
+            {"article_id": article_id, "author_id": author_id, "body": body,
+             "body_html": html if html is not None else render_stored(body)[0],
+             "status": "approved", "depth": 0, "created_at": now, "decided_at": now} for body in bodies])
+        db.session.commit()
+        db.session.remove()
+
+
+def test_rerender_of_an_empty_database_says_so(app, runner):
+    result = runner.invoke(args=["rerender"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Rendered 0 comments; 0 changed.\n" and result.stderr == ""
+
+
+def test_rerender_goes_through_every_batch_and_counts_them_all(app, runner, alice, make_article):
+    """Over 500 comments (the batch size): each batch is read after the last id of the one before."""
+    a1 = make_article("a1")
+    insert_comments(app, a1.id, alice.id, [f"comment number {n}" for n in range(1, 1204)])
+    ids = sorted(stored(app)[0])
+    for stale in (ids[0], ids[499], ids[500], ids[-1]):  # first and last of the batches
+        set_body_html(app, stale, "<p>stale</p>")
+
+    result = runner.invoke(args=["rerender"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Rendered 1203 comments; 4 changed.\n" and result.stderr == ""
+    html, _ = stored(app)
+    assert len(html) == 1203 and "<p>stale</p>" not in html.values()
+    assert html[ids[500]] == "<p>comment number 501</p>"
+
+
+# Nested quotes at the renderer's nesting cap: its deepest path through markdown-it and html5lib.
+DEEPEST = "> " * 40 + "deep"
+
+
+def rerender_at_recursion_limit(app, runner, limit: int):
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit)
+    try:
+        return runner.invoke(args=["rerender"])
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def test_rerender_keeps_and_reports_a_comment_that_no_longer_renders(app, runner, alice, make_article):
+    """A source the renderer cannot render (RenderError, here: the interpreter's recursion limit reached
+    while rendering the deepest markup) keeps its old HTML, is named on stderr, and the run goes on.
+
+    No source renders out of bounds under the normal limit (that is what MAX_NESTING is for), so the
+    test lowers the limit step by step until the command itself completes: at that point everything
+    but the deepest rendering fits, and the deep comment is the one that fails."""
+    a1 = make_article("a1")
+    insert_comments(app, a1.id, alice.id, ["plain words before"], html="<p>old</p>")
+    insert_comments(app, a1.id, alice.id, [DEEPEST], html="<p>old deep</p>")
+    insert_comments(app, a1.id, alice.id, ["plain words after"], html="<p>old</p>")
+    first, deep, last = sorted(stored(app)[0])
+    depth = len(inspect.stack())
+    for extra in range(20, 300):
+        result = rerender_at_recursion_limit(app, runner, depth + extra)
+        if result.exit_code == 0:
+            break
+        for comment_id in (first, last):
+            set_body_html(app, comment_id, "<p>old</p>")  # a run cut short may have stored some
+    else:
+        pytest.fail("rerender never completed")
+
+    assert result.stdout == "Rendered 3 comments; 2 changed.\n", result.output
+    assert result.stderr == f"Kept the old HTML of 1 that no longer render: ids [{deep}]\n"
+    html, _ = stored(app)
+    assert html == {first: "<p>plain words before</p>", deep: "<p>old deep</p>", last: "<p>plain words after</p>"}
+    # Under the normal limit the same comment renders, and the next run repairs it.
+    result = runner.invoke(args=["rerender"])
+    assert result.stdout == "Rendered 3 comments; 1 changed.\n" and result.stderr == ""
+    assert stored(app)[0][deep] == render_stored(DEEPEST)[0]

@@ -9,17 +9,13 @@ from app.models import Comment, ModerationEvent
 from app.moderation.rules import find_word
 from app.timeutil import utcnow
 
+from .factories import new_comment
+
 
 def configure(login, admin, **settings):
     response = login(admin).put("/api/v1/moderation/settings", settings)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
-
-
-def post(api, body, key="a1"):
-    response = api.post(f"/api/v1/articles/{key}/comments", {"body": body})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["comment"]
 
 
 def stored(app, comment_id):
@@ -109,15 +105,15 @@ def test_settings_default_to_config(config_words, app, login, mod):
 def test_stored_settings_win_over_config(config_words, app, login, admin, alice, article):
     configure(login, admin, banned_words=["poker"], premoderation="none")
     api = login(alice)
-    assert stored(app, post(api, "let us play poker")["id"])[0] == "rejected"
-    assert post(api, "casino night")["status"] == "approved"   # the config list is replaced
+    assert stored(app, new_comment(api, "let us play poker")["id"])[0] == "rejected"
+    assert new_comment(api, "casino night")["status"] == "approved"   # the config list is replaced
 
 
 # -- outcomes of posting -----------------------------------------------------------------
 
 def test_banned_word_rejects_with_a_reason(app, login, admin, alice, article):
     configure(login, admin, banned_words=["spam"])
-    comment = post(login(alice), "Totally not SPAAAM")
+    comment = new_comment(login(alice), "Totally not SPAAAM")
     assert comment["status"] == "rejected" and comment["body_html"]  # the author learns the verdict
     status, events = stored(app, comment["id"])
     assert status == "rejected"
@@ -130,23 +126,23 @@ def test_banned_word_rejects_with_a_reason(app, login, admin, alice, article):
 def test_suspect_word_holds_and_banned_beats_suspect(app, login, admin, alice, article):
     configure(login, admin, banned_words=["scam"], suspect_words=["crypto"])
     api = login(alice)
-    held = post(api, "Crypto tips inside")
+    held = new_comment(api, "Crypto tips inside")
     assert held["status"] == "pending"
     assert stored(app, held["id"])[1] == [("hold", None, None, "pending", 'suspect word "crypto"')]
-    assert stored(app, post(api, "crypto scam")["id"])[0] == "rejected"
-    assert post(api, "cryptography is fine")["status"] == "approved"
+    assert stored(app, new_comment(api, "crypto scam")["id"])[0] == "rejected"
+    assert new_comment(api, "cryptography is fine")["status"] == "approved"
 
 
 def test_moderators_are_exempt_from_words_and_premoderation(app, login, admin, mod, article):
     configure(login, admin, banned_words=["spam"], premoderation="all")
-    comment = post(login(mod), "about spam")
+    comment = new_comment(login(mod), "about spam")
     assert comment["status"] == "approved"
     assert stored(app, comment["id"])[1] == []
 
 
 def test_premoderation_all_holds_every_comment(app, login, admin, alice, article):
     configure(login, admin, premoderation="all")
-    comment = post(login(alice), "hello")
+    comment = new_comment(login(alice), "hello")
     assert comment["status"] == "pending"
     assert stored(app, comment["id"])[1][0][4] == "every comment is pre-moderated"
     assert count(login) == 0
@@ -156,12 +152,12 @@ def test_premoderation_new_users_trusts_after_approved_comments(app, login, admi
     configure(login, admin, premoderation="new_users", trusted_after=2)
     api, moderator = login(alice), login(mod)
     for n in range(2):
-        comment = post(api, f"comment {n}")
+        comment = new_comment(api, f"comment {n}")
         assert comment["status"] == "pending"
         assert "new user" in stored(app, comment["id"])[1][0][4]
         assert moderator.post(f"/api/v1/moderation/comments/{comment['id']}",
                               {"action": "approve"}).status_code == 200
-    assert post(api, "now trusted")["status"] == "approved"
+    assert new_comment(api, "now trusted")["status"] == "approved"
     assert count(login) == 3
 
 
@@ -170,33 +166,33 @@ def test_article_moderation_wins_over_the_setting(app, login, admin, alice, make
     make_article("post", moderation="post")
     make_article("inherit")
     api = login(alice)
-    assert post(api, "one", key="pre")["status"] == "pending"
-    assert post(api, "two", key="inherit")["status"] == "approved"
+    assert new_comment(api, "one", key="pre")["status"] == "pending"
+    assert new_comment(api, "two", key="inherit")["status"] == "approved"
     configure(login, admin, premoderation="all")
-    assert post(api, "three", key="post")["status"] == "approved"
-    assert post(api, "four", key="inherit")["status"] == "pending"
+    assert new_comment(api, "three", key="post")["status"] == "approved"
+    assert new_comment(api, "four", key="inherit")["status"] == "pending"
 
 
 def test_post_articles_still_apply_word_and_link_rules(app, login, admin, alice, make_article):
     make_article("post", moderation="post")
     configure(login, admin, premoderation="all", suspect_words=["crypto"], max_links=0)
     api = login(alice)
-    assert post(api, "crypto", key="post")["status"] == "pending"
-    assert post(api, "see https://example.com", key="post")["status"] == "pending"
+    assert new_comment(api, "crypto", key="post")["status"] == "pending"
+    assert new_comment(api, "see https://example.com", key="post")["status"] == "pending"
 
 
 def test_more_than_max_links_holds(app, login, admin, alice, article):
     configure(login, admin, max_links=2)
     api = login(alice)
-    assert post(api, "[a](https://a.example) and https://b.example")["status"] == "approved"
-    held = post(api, "[a](https://a.example) https://b.example <https://c.example>")
+    assert new_comment(api, "[a](https://a.example) and https://b.example")["status"] == "approved"
+    held = new_comment(api, "[a](https://a.example) https://b.example <https://c.example>")
     assert held["status"] == "pending"
     assert stored(app, held["id"])[1][0][4] == "3 links (at most 2 allowed)"
 
 
 def test_every_reason_of_a_held_comment_is_kept(app, login, admin, mod, alice, article):
     configure(login, admin, premoderation="all", suspect_words=["crypto"], max_links=0)
-    comment = post(login(alice), "crypto at https://x.example")
+    comment = new_comment(login(alice), "crypto at https://x.example")
     reason = stored(app, comment["id"])[1][0][4]
     assert reason == ("every comment is pre-moderated; 1 links (at most 0 allowed); "
                       'suspect word "crypto"')
@@ -208,7 +204,7 @@ def test_every_reason_of_a_held_comment_is_kept(app, login, admin, mod, alice, a
 def test_editing_runs_the_rules_again(app, login, admin, alice, article):
     configure(login, admin, banned_words=["spam"])
     api = login(alice)
-    comment = post(api, "innocent")
+    comment = new_comment(api, "innocent")
     assert count(login) == 1
     response = api.patch(f"/api/v1/comments/{comment['id']}", {"body": "now with spam"})
     assert response.status_code == 200
@@ -224,7 +220,7 @@ def test_editing_runs_the_rules_again(app, login, admin, alice, article):
 def test_flag_threshold_sends_an_approved_comment_back_to_pending(app, login, admin, alice, make_user,
                                                                   article):
     configure(login, admin, flag_threshold=2)
-    comment = post(login(alice), "controversial")
+    comment = new_comment(login(alice), "controversial")
     # Accounts old enough for their flags to count (FLAG_HISTORY_HOURS).
     flaggers = [login(make_user(f"reader{n}", created_at=utcnow() - timedelta(days=2))) for n in range(2)]
     url = f"/api/v1/comments/{comment['id']}/flags"

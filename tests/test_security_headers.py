@@ -198,3 +198,29 @@ def test_cors_never_echoes_an_arbitrary_origin_with_credentials(login, make_user
         if allowed == "*":
             assert "Access-Control-Allow-Credentials" not in response.headers
         assert response.headers.get("Access-Control-Allow-Credentials") != "true"
+
+
+# -- CORS (auth-attacks.md 10) -------------------------------------------------------------------------------
+
+def test_10_no_credentialed_cors_for_any_origin(world):
+    """auth-attacks.md 10."""
+    origins = [EVIL, "null", "https://news.example.evil.example", "https://evilnews.example",
+               "https://sub.news.example.evil.example", "http://news.example", "https://NEWS.example", ALLOWED_ORIGIN]
+    for origin in origins:
+        echo_allowed = (None, "*", origin) if origin == ALLOWED_ORIGIN else (None, "*")
+        for response in (world.as_bob.get("/api/v1/auth/me", headers={"Origin": origin}),
+                         world.as_bob.get(f"/api/v1/comments/{world.bobs}", headers={"Origin": origin}),
+                         world.as_bob.client.options(f"/api/v1/comments/{world.bobs}", headers={
+                             "Origin": origin, "Access-Control-Request-Method": "DELETE",
+                             "Access-Control-Request-Headers": "X-CSRF-Token"})):
+            allowed = response.headers.get("Access-Control-Allow-Origin")
+            assert allowed in echo_allowed, (origin, allowed)
+            if allowed != ALLOWED_ORIGIN:
+                assert "Access-Control-Allow-Credentials" not in response.headers
+                assert "Access-Control-Allow-Methods" not in response.headers
+            assert "x-csrf-token" not in response.headers.get("Access-Control-Expose-Headers", "").lower()
+            if allowed not in (None, "*"):
+                assert "Origin" in response.headers.get("Vary", "")
+    me = world.as_bob.get("/api/v1/auth/me", headers={"Origin": EVIL})
+    assert me.get_data(as_text=True).lstrip().startswith("{")  # no JSONP
+

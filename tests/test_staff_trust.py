@@ -19,16 +19,12 @@ from app.models import (
     Vote,
 )
 
+from .factories import new_comment
+
 API = "/api/v1"
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-def post(client, body, key="a1"):
-    response = client.post(f"{API}/articles/{key}/comments", {"body": body})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["comment"]["id"]
-
 
 def snapshot(app) -> dict:
     """Everything a write could change, read straight from the database."""
@@ -83,15 +79,16 @@ def world(app, login, admin, mod, alice, bob, make_user, article, make_article):
     mod2 = make_user("mod2", role="moderator")
     troll = make_user("troll", banned_until=FOREVER)
     as_alice, as_mod, as_admin = login(alice), login(mod), login(admin)
-    approved = post(as_alice, "an approved comment")
-    pending = post(as_alice, "a comment to decide on")
+    approved = new_comment(as_alice, "an approved comment")["id"]
+    pending = new_comment(as_alice, "a comment to decide on")["id"]
     with app.app_context():
         db.session.get(Comment, pending).status = "pending"
         db.session.commit()
     return type("World", (), dict(
         app=app, admin=admin, mod=mod, mod2=mod2, alice=alice, bob=bob, troll=troll,
         as_alice=as_alice, as_mod=as_mod, as_admin=as_admin, as_mod2=login(mod2),
-        approved=approved, pending=pending, mods_own=post(as_mod, "the moderator's own words")))
+        approved=approved, pending=pending,
+        mods_own=new_comment(as_mod, "the moderator's own words")["id"]))
 
 
 def staff_writes(w):
@@ -227,7 +224,7 @@ def test_a_pending_comment_edited_by_a_moderator_keeps_its_status_in_the_log(wor
 @pytest.mark.parametrize("whose", ["mod2", "admin"])
 def test_a_moderator_cannot_touch_staff_words(world, whose):
     w = world
-    target = post(getattr(w, f"as_{whose}"), f"words of the {whose}")
+    target = new_comment(getattr(w, f"as_{whose}"), f"words of the {whose}")["id"]
     before = snapshot(w.app)
     refused = [
         w.as_mod.patch(f"{API}/comments/{target}", {"body": "rewritten"}),
@@ -248,7 +245,7 @@ def test_a_moderator_cannot_touch_staff_words(world, whose):
 def test_an_admin_acts_on_moderators_words_but_not_on_another_admins(world, make_user, login):
     w = world
     as_other_admin = login(make_user("root2", role="admin"))
-    admins_words = post(as_other_admin, "words of another admin")
+    admins_words = new_comment(as_other_admin, "words of another admin")["id"]
     assert_error(w.as_admin.patch(f"{API}/comments/{admins_words}", {"body": "x"}), 403, "forbidden")
     assert_error(w.as_admin.post(f"{API}/moderation/comments/{admins_words}", {"action": "spam"}),
                  403, "forbidden")

@@ -1,12 +1,15 @@
 """A reader's own data: export everything they wrote, and delete their account."""
 from sqlalchemy import delete, func, select, union, update
 
-from ..discussion.lifecycle import change_status, touch_article
+from ..database import writing
+from ..discussion.lifecycle import change_status, thread_changed
 from ..discussion.threads import comment_json
 from ..extensions import db
 from ..models import Article, Comment, Flag, Status, User, Vote
 from ..timeutil import isoformat
 from . import identity_bans
+from .roles import ensure_admin_remains
+from .sessions import end_all_sessions
 from .serialize import user_json
 
 
@@ -33,8 +36,12 @@ def export_account(user: User) -> dict:
     }
 
 
+@writing()
 def delete_account(user: User, anonymize: bool) -> None:
-    """Remove ``user``; their comments become tombstones, or stay with no author when anonymizing."""
+    """Remove ``user`` (409 for the last admin) and end their sessions; their comments become
+    tombstones, or stay with no author when anonymizing."""
+    ensure_admin_remains(user)
+    end_all_sessions(user)
     if not anonymize:
         for comment in db.session.scalars(
                 select(Comment).where(Comment.author_id == user.id, Comment.status != Status.DELETED)):
@@ -55,7 +62,7 @@ def delete_account(user: User, anonymize: bool) -> None:
     commented = select(Comment.article_id).where(Comment.author_id == user.id)
     voted = select(Comment.article_id).join(Vote, Vote.comment_id == Comment.id).where(Vote.user_id == user.id)
     for article_id in sorted(db.session.scalars(union(commented, voted))):
-        touch_article(article_id)
+        thread_changed(article_id)
     identity_bans.keep_ban(user)
     db.session.execute(update(Comment).where(Comment.author_id == user.id).values(author_id=None))
     db.session.execute(delete(Vote).where(Vote.user_id == user.id))

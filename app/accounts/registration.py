@@ -6,9 +6,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import ApiError, validation_error
+from ..database import writing
+from ..errors import conflict, validation_error
 from ..extensions import db
-from ..models import Role, User
+from ..models import Role, User, is_staff_role
 from ..text import clean_line
 from . import identity_bans, names
 from .passwords import check_password, set_password
@@ -113,7 +114,7 @@ def register(username: str, email: str, password: str, display_name: str | None,
              hash_method: str, role: Role = Role.READER) -> User:
     """Create an account. Raises 422 naming every invalid field, 409 when the name or e-mail is taken."""
     username = username.strip()
-    staff = Role(role) != Role.READER
+    staff = is_staff_role(role)
     if problems := registration_problems(username, email, password, display_name, staff):
         raise validation_error(problems)
     email = normalize_email(email)
@@ -124,17 +125,18 @@ def register(username: str, email: str, password: str, display_name: str | None,
         ).limit(1)
     )
     if taken:
-        raise ApiError(409, "conflict", "That username or e-mail address is already registered.")
+        raise conflict("That username or e-mail address is already registered.")
     user = User(username=username, username_key=username_key(username), email=email,
                 email_key=email_key(email), display_name=display_name, role=role)
-    set_password(user, password, hash_method)
-    db.session.add(user)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise ApiError(409, "conflict", "That username or e-mail address is already registered.") from None
-    identity_bans.inherit_ban(user)
+    set_password(user, password, hash_method)  # slow on purpose: before taking the write lock
+    with writing():
+        db.session.add(user)
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+        except IntegrityError:
+            raise conflict("That username or e-mail address is already registered.") from None
+        identity_bans.inherit_ban(user)
     return user
 
 

@@ -1,8 +1,9 @@
 """Roles: reader < moderator < admin."""
 from sqlalchemy import select
 
-from ..discussion.lifecycle import touch_article
-from ..errors import ApiError, not_found
+from ..database import writing
+from ..discussion.lifecycle import thread_changed
+from ..errors import conflict, not_found
 from ..extensions import db
 from ..models import Comment, Role, User
 
@@ -10,15 +11,16 @@ from ..models import Comment, Role, User
 def ensure_admin_remains(leaving: User) -> None:
     """409 when ``leaving`` is the last admin (demoted or deleted).
 
-    The admins' rows stay locked until the transaction ends, so two admins demoting each other
-    at once are serialized and the second sees the first's change (SQLite has one writer anyway).
+    The admins' rows stay locked until the transaction ends: two admins demoting each other at
+    once are serialized.
     """
     admins = db.session.scalars(select(User.id).where(User.role == Role.ADMIN)
                                 .order_by(User.id).with_for_update()).all()
     if leaving.id in admins and len(admins) == 1:
-        raise ApiError(409, "conflict", "This is the last administrator; make another one first.")
+        raise conflict("This is the last administrator; make another one first.")
 
 
+@writing()
 def set_role(user_id: int, role: str) -> User:
     user = db.session.get(User, user_id)
     if user is None:
@@ -30,7 +32,7 @@ def set_role(user_id: int, role: str) -> User:
     if user.is_moderator != was_staff:  # the staff badge on their comments: cached pages must go
         for article_id in sorted(db.session.scalars(
                 select(Comment.article_id).where(Comment.author_id == user.id).distinct())):
-            touch_article(article_id)
+            thread_changed(article_id)
     db.session.flush()
     return user
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..database import writing
 from ..extensions import db
 from ..models import LoginSession, User
 from ..timeutil import utcnow
@@ -52,6 +53,7 @@ def authenticate(login: str, password: str) -> User | None:
     return user
 
 
+@writing()
 def start_session(user: User, remember: bool, remember_days: int) -> str:
     """Open a server-side login session for ``user``; returns the key kept in the signed cookie."""
     key = secrets.token_urlsafe(32)
@@ -76,9 +78,11 @@ def load_session_user(key: str) -> User | None:
 
 def end_session(key: str | None) -> None:
     if key:
-        db.session.execute(delete(LoginSession).where(LoginSession.key_hash == hash_secret(key)))
+        with writing():
+            db.session.execute(delete(LoginSession).where(LoginSession.key_hash == hash_secret(key)))
 
 
+@writing()
 def end_all_sessions(user: User) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
 

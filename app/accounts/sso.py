@@ -5,7 +5,8 @@ from datetime import timedelta
 import jwt
 from sqlalchemy import select
 
-from ..errors import ApiError
+from ..database import writing
+from ..errors import unauthorized
 from ..extensions import db
 from ..models import User
 from ..text import clean_line
@@ -27,17 +28,27 @@ SSO_MAX_LIFETIME = timedelta(hours=24)
 def sso_login(token: str, secret: str) -> User:
     """The host site's user named by a signed HS256 token, created on first use."""
     if not secret:
-        raise ApiError(401, "unauthorized", "Single sign-on is not configured.")
+        raise unauthorized("Single sign-on is not configured.")
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"],
                             options={"require": ["exp", "sub"]}, leeway=10)
     except jwt.PyJWTError:
-        raise ApiError(401, "unauthorized", "The sign-on token is invalid or expired.") from None
+        raise unauthorized("The sign-on token is invalid or expired.") from None
     sub = _sso_subject(claims)
     _check_sso_lifetime(claims)
-    user = db.session.scalar(select(User).where(User.sso_sub == sub))
+    user = _sso_user(sub)
     if user is not None:
         return user
+    with writing():
+        # Looked up again under the lock: a first sign-on may have created it meanwhile.
+        return _sso_user(sub) or _create_sso_user(sub, claims)
+
+
+def _sso_user(sub: str) -> User | None:
+    return db.session.scalar(select(User).where(User.sso_sub == sub))
+
+
+def _create_sso_user(sub: str, claims: dict) -> User:
     wanted = re.sub(r"[^A-Za-z0-9_.\-]", "", str(claims.get("username") or ""))[:28]
     if len(wanted) < 3:
         wanted = (wanted + "___")[:3]
@@ -56,7 +67,7 @@ def _sso_subject(claims: dict) -> str:
     """The host's user id; 401 when it is empty or too long (never cut: two ids would share an account)."""
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub or len(sub) > 255 or "\x00" in sub:
-        raise ApiError(401, "unauthorized", "The sign-on token names no valid user.")
+        raise unauthorized("The sign-on token names no valid user.")
     return sub
 
 
@@ -64,7 +75,7 @@ def _check_sso_lifetime(claims: dict) -> None:
     """401 for a token valid longer than SSO_MAX_LIFETIME (PyJWT checked that exp and iat are numbers)."""
     start = int(claims["iat"]) if "iat" in claims else utcnow().timestamp()
     if int(claims["exp"]) - start > SSO_MAX_LIFETIME.total_seconds():
-        raise ApiError(401, "unauthorized", "The sign-on token lives too long (at most 24 hours).")
+        raise unauthorized("The sign-on token lives too long (at most 24 hours).")
 
 
 def _sso_display_name(name) -> str | None:

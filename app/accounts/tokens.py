@@ -1,17 +1,17 @@
 """Bearer tokens for integrations; only their SHA-256 is stored."""
 import logging
 import secrets
-import sqlite3
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..database import run, writing
 from ..errors import not_found
-from ..extensions import WRITE_LOCK_OPTION, db
+from ..extensions import db
 from ..models import ApiToken, User
 from ..timeutil import utcnow
-from .sessions import hash_secret
+from .sessions import end_all_sessions, hash_secret
 
 MAX_TOKEN_DAYS = 3650
 
@@ -20,6 +20,7 @@ MAX_TOKEN_DAYS = 3650
 TOKEN_USE_PRECISION = timedelta(seconds=60)
 
 
+@writing()
 def create_token(user: User, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
     raw = "cz_" + secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
@@ -46,29 +47,38 @@ def find_token(raw: str):
     return db.session.execute(_TOKEN_IN_FORCE, {"token_hash": hash_secret(raw), "now": utcnow()}).one_or_none()
 
 
-def record_token_use(token_id: int, last_used_at: datetime | None) -> None:
-    """Keep ``last_used_at`` to the minute, in a short transaction of its own.
+_TOKENS = ApiToken.__table__
+_RECORD_USE = update(_TOKENS).values(last_used_at=bindparam("now", type_=_TOKENS.c.last_used_at.type)).where(
+    _TOKENS.c.id == bindparam("token_id"),
+    or_(_TOKENS.c.last_used_at.is_(None), _TOKENS.c.last_used_at <= bindparam("stale")))
 
-    A side connection that takes the write lock up front, so a read request's transaction is never
-    upgraded (SQLite); failing to record it is logged, never the request's failure.
-    """
+
+def record_token_use(token_id: int, last_used_at: datetime | None) -> None:
+    """Keep ``last_used_at`` to the minute, in a short transaction of its own (whatever the request
+    does, even a GET); failing to record it is logged, never the request's failure."""
     now = utcnow()
     stale = now - TOKEN_USE_PRECISION
     if last_used_at is not None and last_used_at > stale:
         return
-    table = ApiToken.__table__
     try:
-        with db.engine.execution_options(**{WRITE_LOCK_OPTION: True}).begin() as conn:
-            conn.execute(update(table).values(last_used_at=now).where(
-                table.c.id == token_id, or_(table.c.last_used_at.is_(None), table.c.last_used_at <= stale)))
-    except (SQLAlchemyError, sqlite3.Error):  # SQLite's BEGIN IMMEDIATE runs in an event hook, unwrapped
+        run(_RECORD_USE, {"now": now, "token_id": token_id, "stale": stale}, own_connection=True)
+    except SQLAlchemyError:
         logging.getLogger(__name__).warning("could not record the use of API token %s", token_id, exc_info=True)
 
 
+@writing()
 def end_all_tokens(user: User) -> None:
     db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
+@writing()
+def end_all_access(user: User) -> None:
+    """Log ``user`` out everywhere: every login session and every API token."""
+    end_all_sessions(user)
+    end_all_tokens(user)
+
+
+@writing()
 def revoke_token(user: User, token_id: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:

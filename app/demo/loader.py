@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from ..accounts import registration as accounts_registration
+from ..database import writing
 from ..discussion import posting, reactions
 from ..discussion.posting import Limits
 from ..extensions import db
@@ -101,6 +102,7 @@ def _sample_thread(article: Article, authors: dict[str, User], admin: User) -> i
 @click.option("--url", default=DEFAULT_URL, show_default=True,
               help="Address of the demo article page (where `flask run` serves it).")
 @with_appcontext
+@writing()  # one transaction: the accounts, the article and its thread
 def demo(url: str):
     """Load the demo article, a sample discussion and demo accounts (running it again changes nothing)."""
     story = read_demo_article()

@@ -1,6 +1,5 @@
 """Articles: lookup, implicit creation from an allowed host page, updates and counts."""
 import re
-from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -8,11 +7,17 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import pagination
 from ..errors import not_found, validation_error
-from ..extensions import db, run_core
-from ..models import Article
+from ..database import run, writing
+from ..extensions import db
+from ..models import Article, ArticleModeration, ArticleStatus
+from .lifecycle import thread_changed
 
-KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}")
+# An article key: 1-200 of A-Z a-z 0-9 . _ : -, starting with a letter or digit. The URL converter,
+# the OpenAPI document and the dashboard's filter all use this pattern.
+KEY_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}"
+KEY_RE = re.compile(KEY_PATTERN)
 MAX_COUNT_KEYS = 100
 
 
@@ -38,33 +43,28 @@ class ThreadHead(NamedTuple):
     comment_count: int
 
 
-# Every anonymous page view runs this query and nothing else (page_cache), so it skips the ORM:
-# compiled once per dialect and run on a pooled DB-API connection, it costs ~25 us against ~200 us
-# through a Session (and ~600 us when the select is rebuilt per call).
+# Every anonymous page view runs this query and nothing else (page_cache), so it skips the ORM
+# and the Session (docs/performance.md).
 _THREAD_HEAD = (select(Article.id, Article.key, Article.version, Article.comment_count)
                 .where(Article.key == bindparam("key")))
 
 
-@lru_cache(maxsize=8)
-def _thread_head_sql(dialect) -> tuple[str, bool]:
-    compiled = _THREAD_HEAD.compile(dialect=dialect)
-    return str(compiled), bool(compiled.positiontup)
-
-
 def thread_head(key: str) -> ThreadHead:
     """The article ``key`` as one light row (id, key, version, comment_count); 404 when unknown."""
-    sql, positional = _thread_head_sql(db.engine.dialect)
-    connection = db.engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute(sql, (key,) if positional else {"key": key})
-        row = cursor.fetchone()
-        cursor.close()
-    finally:
-        connection.close()  # back to the pool, which rolls back whatever the driver began
-    if row is None:
+    rows = run(_THREAD_HEAD, {"key": key}, own_connection=True)
+    if not rows:
         raise not_found("No such article.")
-    return ThreadHead(*row)
+    return ThreadHead(*rows[0])
+
+
+def article_filter(key: str | None) -> Article | None:
+    """The article a moderator's ``article=`` filter names: None when absent, 422 when malformed,
+    404 when unknown."""
+    if not key:
+        return None
+    if not KEY_RE.fullmatch(key):
+        raise validation_error({"article": "is not a valid article key"})
+    return get_article_or_404(key)
 
 
 def check_url(url: str) -> str | None:
@@ -102,7 +102,8 @@ def find_or_new_article(key: str, title: str | None, url: str | None,
     if origin_of(url) not in [o.lower() for o in allowed_origins]:
         raise not_found("No such article.")
     # Column defaults apply only on insert: set the ones the checks before it read.
-    return Article(key=key, title=(title or key)[:300], url=url, status="open", moderation="inherit",
+    return Article(key=key, title=(title or key)[:300], url=url, status=ArticleStatus.OPEN,
+                   moderation=ArticleModeration.INHERIT,
                    meta_source="page" if seen_on_page else "view")
 
 
@@ -149,25 +150,91 @@ def save_new_article(article: Article) -> Article:
     return article
 
 
+class ThreadVisit(NamedTuple):
+    """A view of the framed thread (``find_for_view``): what it shows, and what showing it writes."""
+    article: Article
+    title: str | None
+    url: str | None
+    seen_on_page: bool
+
+    @property
+    def creates(self) -> bool:
+        return self.article.id is None
+
+    @property
+    def writes(self) -> bool:
+        return self.creates or (self.seen_on_page and is_provisional(self.article))
+
+
+def find_for_view(key: str, title: str | None, url: str | None, referer: str | None,
+                  auto_create: bool, allowed_origins: list[str]) -> ThreadVisit:
+    """The article a view of the framed thread shows (404 for a malformed or unknown key, as in
+    ``find_or_new_article``); only reads. When ``visit.writes``, ``open_for_view`` does the write."""
+    if not KEY_RE.fullmatch(key):
+        raise not_found("No such article.")
+    seen_on_page = on_host_page(url, referer, allowed_origins)
+    article = find_or_new_article(key, title, url, auto_create, allowed_origins, seen_on_page)
+    return ThreadVisit(article, title, url, seen_on_page)
+
+
+def open_for_view(visit: ThreadVisit) -> Article:
+    """WRITES on a GET: saves the article a first view creates, or corrects the provisional title
+    and url of one with the host page's own. Flushes; the caller commits."""
+    with writing():
+        if visit.creates:
+            return save_new_article(visit.article)
+        correct_provisional(visit.article, visit.title, visit.url, visit.seen_on_page)
+        return visit.article
+
+
+def _checked_url(fields: dict) -> dict:
+    if fields.get("url") is not None and (reason := check_url(fields["url"])):
+        raise validation_error({"url": reason})
+    return fields
+
+
 def save_article(key: str, fields: dict) -> tuple[Article, bool]:
     """Create or update the article ``key`` with the given fields; returns it and whether it is new."""
-    article = get_article(key)
-    created = article is None
-    if created:
-        article = Article(key=key, title="", url="")
-        db.session.add(article)
-    update_article(article, fields)
+    _checked_url(fields)
+    with writing():
+        article = get_article(key)
+        created = article is None
+        if created:
+            article = Article(key=key, title="", url="")
+            db.session.add(article)
+        update_article(article, fields)
     return article, created
 
 
+def change_article(key: str, fields: dict) -> Article:
+    """Update the existing article ``key`` (422 for a bad url, then 404 when unknown)."""
+    _checked_url(fields)
+    with writing():
+        return update_article(get_article_or_404(key), fields)
+
+
 def update_article(article: Article, fields: dict) -> Article:
+    reopened_or_closed = fields.get("status") is not None and fields["status"] != article.status
     for name in ("title", "url", "status", "moderation"):
         if fields.get(name) is not None:
             setattr(article, name, fields[name])
     if fields.get("title") is not None or fields.get("url") is not None:
         article.meta_source = "admin"  # views never change them again
     db.session.flush()
+    if reopened_or_closed:
+        thread_changed(article.id)
     return article
+
+
+def articles_page(limit: int, after: str | None) -> tuple[list[Article], str | None]:
+    """A page of articles, newest first, after the cursor ``after``; with the next page's cursor."""
+    position = pagination.decode("articles", after)
+    if position is not None:
+        position = (pagination.to_datetime(position[0]), position[1])
+    rows = list_articles(limit, position)
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, pagination.encode("articles", page[-1].created_at, page[-1].id) if more else None
 
 
 def list_articles(limit: int, after: tuple | None) -> list[Article]:
@@ -187,5 +254,16 @@ _COUNTS = select(Article.key, Article.comment_count).where(Article.key.in_(bindp
 def comment_counts(keys: list[str]) -> dict[str, int]:
     """Approved comments per key, unknown keys 0, in one query (prebuilt and run as Core: host
     pages ask for dozens of keys on every view of a front page)."""
-    found = dict(run_core(_COUNTS, {"keys": keys}).all())
+    found = dict(run(_COUNTS, {"keys": keys}).all())
     return {key: found.get(key, 0) for key in keys}
+
+
+def counts_for(keys_param: str) -> dict[str, int]:
+    """Approved comments per key of the comma-separated ``keys_param``, in the order given and
+    without repeats; 422 beyond MAX_COUNT_KEYS keys, 0 for a malformed or unknown key."""
+    keys = list(dict.fromkeys(k for k in keys_param.split(",") if k))
+    if len(keys) > MAX_COUNT_KEYS:
+        raise validation_error({"keys": f"at most {MAX_COUNT_KEYS} keys"})
+    valid = [k for k in keys if KEY_RE.fullmatch(k)]
+    found = comment_counts(valid) if valid else {}
+    return {k: found.get(k, 0) for k in keys}

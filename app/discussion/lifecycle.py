@@ -1,6 +1,7 @@
 """A comment's status changes, with the article's approved-comment count changed in the same transaction.
 
-Every write to a thread also bumps its article's ``version`` (``touch_article``).
+Every write that changes what a thread shows calls ``thread_changed``: it bumps the article's
+``version``, which keys the cached pages (``page_cache``).
 
 Every change of ``Comment.status`` goes through ``change_status`` so that
 ``Article.comment_count`` stays exact: it is moved in SQL, never read and
@@ -9,20 +10,21 @@ deleted comment loses its text (body and body_html become empty), whoever delete
 """
 from sqlalchemy import bindparam, update
 
-from ..extensions import db, run_core
+from ..database import run
+from ..extensions import db
 from ..models import Article, Comment, Status
 from ..timeutil import utcnow
 
-# Run as Core (run_core), so the session never sees it: touch_article expires the two columns on a
-# loaded Article instead (cheaper than the ORM's "evaluate" pass over the identity map).
-_TOUCH = (update(Article).where(Article.id == bindparam("article_id"))
-          .values(version=Article.version + 1, comment_count=Article.comment_count + bindparam("comments")))
+# Run as Core, unseen by the session: thread_changed expires the two columns on a loaded Article
+# instead (cheaper than the ORM's "evaluate" pass over the identity map).
+_THREAD_CHANGED = (update(Article).where(Article.id == bindparam("article_id"))
+                   .values(version=Article.version + 1, comment_count=Article.comment_count + bindparam("comments")))
 
 
-def touch_article(article_id: int, comments: int = 0) -> None:
-    """Record that the article's thread changed (see ``page_cache.py``), and add ``comments``
-    to its count in the same statement."""
-    run_core(_TOUCH, {"article_id": article_id, "comments": comments})
+def thread_changed(article_id: int, comments: int = 0) -> None:
+    """Record that what the article's thread shows changed, so its cached pages are no longer served
+    (in every process), and add ``comments`` to its approved count in the same statement."""
+    run(_THREAD_CHANGED, {"article_id": article_id, "comments": comments})
     loaded = db.session.identity_map.get(db.session.identity_key(Article, article_id))
     if loaded is not None:
         db.session.expire(loaded, ["version", "comment_count"])
@@ -41,6 +43,6 @@ def change_status(comment: Comment, new_status: Status | str) -> str:
         comment.body = comment.body_html = ""
     was_counted = old == Status.APPROVED
     is_counted = new_status == Status.APPROVED
-    touch_article(comment.article_id, comments=int(is_counted) - int(was_counted))
+    thread_changed(comment.article_id, comments=int(is_counted) - int(was_counted))
     db.session.flush()
     return old

@@ -1,12 +1,14 @@
 """A per-process cache of the thread pages anonymous readers get.
 
 Most readers are anonymous and see the same bytes, so the serialized JSON of
-a page is kept, keyed by the article's ``version``: every write to a thread
-bumps it (``lifecycle.touch_article``), so a stale page can never be served,
-whichever process made the change. Logged-in readers are never served from
-here (they see their own votes and pending comments).
+a page is kept, keyed by the article's ``version``: every write that changes what
+a thread shows bumps it (``lifecycle.thread_changed``), so a stale page can never
+be served, whichever process made the change. Pages are read and filled only
+through ``cached_page``. Logged-in readers are never served from here (they see
+their own votes and pending comments).
 """
 from collections import OrderedDict
+from collections.abc import Callable
 from threading import Lock
 
 from flask import current_app
@@ -65,3 +67,14 @@ def pages() -> PageCache:
         cache = PageCache(max_bytes=current_app.config["THREAD_CACHE_BYTES"])
         current_app.extensions["causerie_thread_pages"] = cache
     return cache
+
+
+def cached_page(key: tuple, build: Callable[[], bytes]) -> bytes:
+    """The page ``key`` from this process's cache, built by ``build`` and kept on a miss. The key
+    starts with the article's id and ``version``, so a page of an older version is never found."""
+    cache = pages()
+    page = cache.get(key)
+    if page is None:
+        page = build()
+        cache.put(key, page)
+    return page

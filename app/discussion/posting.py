@@ -8,14 +8,16 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from ..errors import ApiError, not_found, validation_error
+from ..accounts.standing import refuse_banned
+from ..database import run, writing
+from ..errors import ApiError, conflict, not_found, validation_error
 from ..extensions import db
-from ..models import Article, Comment, Status, User
+from ..models import Article, ArticleStatus, Comment, Status, User
 from ..moderation import audit, rules, settings
 from ..text import clean_multiline
 from ..timeutil import utcnow
 from . import articles
-from .lifecycle import touch_article
+from .lifecycle import thread_changed
 from .sanitize import RenderError, is_blank, render_stored, text_key
 
 DUPLICATE_WINDOW = timedelta(minutes=1)
@@ -27,9 +29,10 @@ class Limits:
     max_depth: int
 
 
-def ensure_can_write(user: User) -> None:
-    if user.is_banned():
-        raise ApiError(403, "banned", "Your account is suspended.")
+def ensure_commentable(article: Article, user: User) -> None:
+    """403 ``article_closed`` when ``user`` may not write on ``article``: closed, and not staff."""
+    if article.status == ArticleStatus.CLOSED and not user.is_moderator:
+        raise ApiError(403, "article_closed", "Comments are closed on this article.")
 
 
 def prepare_body(raw: str, max_length: int) -> tuple[str, str, int]:
@@ -66,9 +69,8 @@ def check_post(article: Article, author: User, raw_body: str, limits: Limits,
                parent_id: int | None = None) -> Draft:
     """Check, render and judge (moderation rules) a new comment; only reads, so callers run it
     outside the write lock."""
-    ensure_can_write(author)
-    if article.status == "closed" and not author.is_moderator:
-        raise ApiError(403, "article_closed", "Comments are closed on this article.")
+    refuse_banned(author)
+    ensure_commentable(article, author)
     source, html, links = prepare_body(raw_body, limits.max_length)
 
     parent = None
@@ -87,17 +89,21 @@ def check_post(article: Article, author: User, raw_body: str, limits: Limits,
 def save_post(article: Article, author: User, draft: Draft) -> Comment:
     """Store a checked comment: duplicate check, counters, moderation event (saves a new article too).
 
-    Runs under the write lock, so its statements are Core ones on the session's connection (the
-    ORM's bookkeeping per statement would cost more than the statement and hold the lock longer).
+    Takes the write lock; its statements run as Core (``run``), so the lock is held for as little
+    as the statements themselves.
     """
+    with writing():
+        return _store(article, author, draft)
+
+
+def _store(article: Article, author: User, draft: Draft) -> Comment:
     if article.id is None:
         article = articles.save_new_article(article)
-    connection = db.session.connection()
     # One post at a time per author (a double click): the author's row is the lock.
-    connection.execute(_LOCK_AUTHOR, {"author_id": author.id})
+    run(_LOCK_AUTHOR, {"author_id": author.id})
     outcome, parent = draft.outcome, draft.parent
-    if _is_duplicate(connection, author, article, parent, draft.text_key):
-        raise ApiError(409, "conflict", "You have just posted the same comment.")
+    if _is_duplicate(author, article, parent, draft.text_key):
+        raise conflict("You have just posted the same comment.")
     now = utcnow()
     values = dict(
         article_id=article.id, author_id=author.id, body=draft.source, body_html=draft.html,
@@ -107,12 +113,11 @@ def save_post(article: Article, author: User, draft: Draft) -> Comment:
         status=outcome.status, created_at=now, decided_at=now, edited_at=None,
         pinned=False, score=0, upvotes=0, downvotes=0, open_flags=0, text_key=draft.text_key,
     )
-    comment = Comment(id=connection.execute(_INSERT_COMMENT, values).inserted_primary_key[0],
-                      author=author, **values)
+    comment = Comment(id=run(_INSERT_COMMENT, values).inserted_primary_key[0], author=author, **values)
     # The stored row, handed to the ORM as if just loaded: persistent, with nothing left to flush.
     make_transient_to_detached(comment)
     db.session.add(comment)
-    touch_article(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
+    thread_changed(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
     if outcome.action:
         audit.record_event(outcome.action, actor=None, comment=comment, user_id=author.id,
                                 from_status=None, to_status=outcome.status,
@@ -131,7 +136,7 @@ def _readable(comment: Comment, user: User) -> bool:
     return is_visible(comment.status, comment.author_id, user)
 
 
-# Statements of every post, built once (building a select costs more than running it on SQLite).
+# Statements of every post, built once (docs/performance.md).
 _LOCK_AUTHOR = select(User.id).where(User.id == bindparam("author_id")).with_for_update()
 
 
@@ -147,11 +152,10 @@ _SAME_TEXT = select(Comment.id).where(
 ).limit(1)
 
 
-def _is_duplicate(connection, author: User, article: Article, parent: Comment | None,
-                  key: str) -> bool:
+def _is_duplicate(author: User, article: Article, parent: Comment | None, key: str) -> bool:
     """The same visible text (``sanitize.text_key``) posted by ``author`` at the same place of the
     thread within the last minute."""
-    return connection.execute(_SAME_TEXT, {
+    return run(_SAME_TEXT, {
         "author_id": author.id, "text_key": key, "since": utcnow() - DUPLICATE_WINDOW,
         "article_id": article.id, "parent_id": parent.id if parent else None}).first() is not None
 

@@ -2,22 +2,24 @@
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import ApiError
+from ..accounts.standing import refuse_banned
+from ..database import writing
+from ..errors import conflict, forbidden
 from ..extensions import db
 from ..models import Comment, Flag, Status, User, Vote
 from ..moderation import decisions, rules
 from ..moderation import settings as moderation_settings
-from .lifecycle import touch_article
-from .posting import ensure_can_write
+from .lifecycle import thread_changed
 from .threads import find_visible
 
 
+@writing()
 def vote(comment_id: int, voter: User, value: int) -> dict:
     """Set ``voter``'s vote to -1, 0 (withdraw) or 1; counters move in SQL by the difference."""
-    ensure_can_write(voter)
+    refuse_banned(voter)
     comment = find_visible(comment_id, voter)
     if comment.author_id == voter.id:
-        raise ApiError(403, "forbidden", "You cannot vote on your own comment.")
+        raise forbidden("You cannot vote on your own comment.")
     existing = db.session.scalar(
         select(Vote).where(Vote.comment_id == comment.id, Vote.user_id == voter.id).with_for_update()
     )
@@ -29,7 +31,7 @@ def vote(comment_id: int, voter: User, value: int) -> dict:
             with db.session.begin_nested():
                 db.session.add(Vote(comment_id=comment.id, user_id=voter.id, value=value))
         except IntegrityError:
-            raise ApiError(409, "conflict", "Your vote is being recorded already; try again.") from None
+            raise conflict("Your vote is being recorded already; try again.") from None
     elif value == 0:
         db.session.delete(existing)
     else:
@@ -41,7 +43,7 @@ def vote(comment_id: int, voter: User, value: int) -> dict:
             upvotes=Comment.upvotes + up, downvotes=Comment.downvotes + down,
             score=Comment.score + up - down)
     )
-    touch_article(comment.article_id)
+    thread_changed(comment.article_id)
     db.session.flush()
     return _vote_state(comment.id, value)
 
@@ -54,17 +56,18 @@ def _vote_state(comment_id: int, my_vote: int) -> dict:
     return {"score": row.score, "upvotes": row.upvotes, "downvotes": row.downvotes, "my_vote": my_vote}
 
 
+@writing()
 def flag(comment_id: int, reporter: User, reason: str, note: str | None) -> Flag:
     """Record a reader's report; enough distinct reporters with history send an approved comment
     back to pending, unless staff wrote it (``rules.reached_flag_threshold``)."""
-    ensure_can_write(reporter)
+    refuse_banned(reporter)
     comment = find_visible(comment_id, reporter)
     report = Flag(comment_id=comment.id, user_id=reporter.id, reason=reason, note=note or None)
     try:
         with db.session.begin_nested():
             db.session.add(report)
     except IntegrityError:
-        raise ApiError(409, "conflict", "You have already flagged this comment.") from None
+        raise conflict("You have already flagged this comment.") from None
     db.session.execute(update(Comment).where(Comment.id == comment.id)
                        .values(open_flags=Comment.open_flags + 1))
     db.session.refresh(comment)

@@ -1,8 +1,8 @@
 """Markdown source -> safe HTML for comment bodies: the one place that decides what markup a reader sees.
 
 Choices:
-- markdown-it-py ("commonmark" preset) has explicit nesting limits and no catastrophic backtracking, where
-  python-markdown spends seconds on inputs like `[a](` x 5000 (bad-requests.md S14).
+- markdown-it-py ("commonmark" preset): explicit nesting limits and no catastrophic backtracking
+  (python-markdown does not have them; figures in docs/performance.md).
 - Raw HTML is disabled in the parser: `<b>x</b>` shows as the text `<b>x</b>`. Authors write Markdown,
   and bleach never has to guess what an author meant by hand-written tags.
 - Markdown features whose tags the allowlist would strip anyway (headings, rules, images) are switched off,
@@ -18,14 +18,10 @@ Choices:
 Bounds (the source itself is capped at MAX_COMMENT_LENGTH, 10,000 code points, by the caller):
 - MAX_NESTING caps blockquote/list/inline nesting; markdown-it drops what lies deeper. This also keeps
   html5lib far from Python's recursion limit; should anything still overflow, RenderError -> 422.
-- markdown-it-py and html5lib are pure Python: each markup character, block or tag costs 5-50 us, so
-  10,000 characters of pure markup would take a quarter of a second. The parser charges a render budget
-  as it goes (blocks started, block tokens, markup characters, links, lines read by nested quotes;
-  the *_COST constants, about 10 us per unit). A source over MAX_RENDER_COST, or with more than
-  MAX_LINES lines, is shown as plain escaped paragraphs instead: nothing is lost but the formatting,
-  and no input costs more than ~40 ms (scripts/bench_render.py). Ordinary prose of 10,000 characters
-  uses a quarter of the budget; formatting as dense as a list, a quote, code and two links every
-  500 characters falls back past ~7,000 characters.
+- markdown-it-py and html5lib are pure Python, so dense markup is slow to render: the parser charges
+  a render budget as it goes (the *_COST constants), and a source over MAX_RENDER_COST, or with more
+  than MAX_LINES lines, is shown as plain escaped paragraphs instead: nothing is lost but the
+  formatting, and no input can take long (figures in docs/performance.md).
 - html5lib decodes character references one by one, so markdown-it's four escapes travel through bleach
   as private-use placeholders and are put back afterwards (the placeholders cannot come from the source).
 """
@@ -52,7 +48,7 @@ from markdown_it.token import Token
 MAX_NESTING = 20
 # Beyond these the source is rendered as plain paragraphs (see the bounds above).
 MAX_LINES = 1000
-# Render budget, in units of roughly 10 us of parse + clean time (scripts/bench_render.py).
+# Render budget, in units of parse + clean time (docs/performance.md).
 MAX_RENDER_COST = 4000
 BLOCK_COST = 4  # per block the parser starts (paragraph, list, quote, code ...), to stop deep lists early
 TOKEN_COST = 4  # per block token parsed (each open and close tag, each run of inline text)
@@ -96,8 +92,7 @@ class _TooMuchMarkup(Exception):
 def _linkify(state: StateInline, silent: bool) -> bool:
     """markdown-it's linkify rule, except that it looks for the scheme only near the end of the pending text.
 
-    Upstream runs its scheme regex over ALL pending text at every "://" (quadratic: `a://` x 2,500 takes
-    over a second). A scheme is the run of scheme characters just before "://"; a run longer than
+    Upstream runs its scheme regex over ALL pending text at every "://", which is quadratic. A scheme is the run of scheme characters just before "://"; a run longer than
     MAX_SCHEME_LENGTH is no scheme linkify knows, so reading that far back decides exactly as upstream.
     The search is bounded, the pending text itself is left whole: `state.push` flushes it as one text token.
     """

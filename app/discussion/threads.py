@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from .. import pagination
 from ..errors import not_found
 from ..extensions import db
-from ..models import ROLE_RANK, Article, Comment, Role, Status, User, Vote
+from ..models import Article, Comment, Status, User, Vote, is_staff_role
 from ..timeutil import isoformat
 from . import tree
 from .serialize import author_json
@@ -46,7 +46,7 @@ class AuthorView:
 
     @property
     def is_moderator(self) -> bool:
-        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role.MODERATOR]  # as User.is_moderator
+        return is_staff_role(self.role)
 
 
 @dataclass(slots=True)
@@ -256,7 +256,7 @@ def _serialize(top: Comment, layout, rows, votes, viewer, article_key: str,
 
 def comment_json(comment: Comment, viewer: User | None, article_key: str, my_vote: int = 0,
                  reply_count: int = 0, more_replies: int = 0, reveal: bool = False) -> dict:
-    """The contract's Comment object; a tombstone when ``viewer`` may not read it (unless ``reveal``)."""
+    """The API's Comment object; a tombstone when ``viewer`` may not read it (unless ``reveal``)."""
     visible = reveal or is_visible(comment.status, comment.author_id, viewer)
     data = {
         "id": comment.id,

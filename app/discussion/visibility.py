@@ -6,19 +6,15 @@ has a shown reply stays in the tree as a tombstone (see ``tree.py``).
 """
 from sqlalchemy import and_, or_
 
+from ..accounts.standing import acts_as_moderator
 from ..models import Comment, Status, User
 
 MODERATOR_VISIBLE = (Status.APPROVED, Status.PENDING, Status.REJECTED, Status.SPAM)
 
 
-def _moderates(viewer: User | None) -> bool:
-    """A moderator who is not banned: a ban takes the moderator's view of hidden comments too."""
-    return viewer is not None and viewer.is_moderator and not viewer.is_banned()
-
-
 def visible_clause(viewer: User | None, table=Comment):
     """SQL condition: ``table`` rows that ``viewer`` may read in full."""
-    if _moderates(viewer):
+    if acts_as_moderator(viewer):
         return table.status.in_(MODERATOR_VISIBLE)
     if viewer is None:
         return table.status == Status.APPROVED
@@ -28,7 +24,7 @@ def visible_clause(viewer: User | None, table=Comment):
 
 def is_visible(status: str, author_id: int | None, viewer: User | None) -> bool:
     """The same rule as ``visible_clause``, for rows already loaded."""
-    if _moderates(viewer):
+    if acts_as_moderator(viewer):
         return status in MODERATOR_VISIBLE
     if status == Status.APPROVED:
         return True
@@ -37,4 +33,4 @@ def is_visible(status: str, author_id: int | None, viewer: User | None) -> bool:
 
 def may_see_source(comment_author_id: int | None, viewer: User | None) -> bool:
     """The Markdown source is shown to its author and to moderators."""
-    return viewer is not None and (_moderates(viewer) or viewer.id == comment_author_id)
+    return viewer is not None and (acts_as_moderator(viewer) or viewer.id == comment_author_id)

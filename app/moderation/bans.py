@@ -4,8 +4,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..accounts import identity_bans
+from ..database import writing
 from ..discussion.lifecycle import change_status
-from ..errors import ApiError, not_found
+from ..errors import forbidden, not_found
 from ..extensions import db
 from ..models import (
     FOREVER,
@@ -23,13 +24,14 @@ def _target_user(user_id: int, actor: User, verb: str) -> User:
     if user is None:
         raise not_found("No such user.")
     if user.id == actor.id:
-        raise ApiError(403, "forbidden", f"You cannot {verb} yourself.")
+        raise forbidden(f"You cannot {verb} yourself.")
     # Only a higher role acts on a user: moderators ban readers, admins ban readers and moderators.
     if actor.rank <= user.rank:
-        raise ApiError(403, "forbidden", f"You cannot {verb} a {user.role}.")
+        raise forbidden(f"You cannot {verb} a {user.role}.")
     return user
 
 
+@writing()
 def ban_user(user_id: int, actor: User, days: int | None, reason: str | None,
              purge: bool = False) -> User:
     """Ban ``user_id`` for ``days`` (None: for ever); ``purge`` rejects their pending comments.
@@ -56,6 +58,7 @@ def ban_user(user_id: int, actor: User, days: int | None, reason: str | None,
     return user
 
 
+@writing()
 def unban_user(user_id: int, actor: User) -> User:
     """Lift a ban; unbanning a user who is not banned changes nothing and logs nothing."""
     user = _target_user(user_id, actor, "unban")

@@ -1,10 +1,11 @@
 """app.moderation.decisions"""
 from sqlalchemy import select, update
 
-from ..discussion.lifecycle import change_status, touch_article
-from ..errors import ApiError, not_found, validation_error
+from ..database import writing
+from ..discussion.lifecycle import change_status, thread_changed
+from ..errors import conflict, forbidden, not_found, validation_error
 from ..extensions import db
-from ..models import ROLE_RANK, Comment, Flag, Role, Status, User
+from ..models import Comment, Flag, Status, User, rank_of
 from ..timeutil import utcnow
 from .audit import record_event
 from .rules import open_flaggers
@@ -32,13 +33,14 @@ def ensure_outranks_authors(actor: User, comments: list[Comment], verb: str) -> 
     if not others:
         return
     roles = db.session.execute(select(User.id, User.role).where(User.id.in_(others))).all()
-    outranked = {user_id for user_id, role in roles if ROLE_RANK[Role(role)] >= actor.rank}
+    outranked = {user_id for user_id, role in roles if rank_of(role) >= actor.rank}
     if outranked:
         shown = ", ".join(str(c.id) for c in comments if c.author_id in outranked)
-        raise ApiError(403, "forbidden", f"You cannot {verb} comments by staff of your rank or "
-                                         f"above (comment {shown}). Nothing was changed.")
+        raise forbidden(f"You cannot {verb} comments by staff of your rank or "
+                        f"above (comment {shown}). Nothing was changed.")
 
 
+@writing()  # the decision (decide) follows
 def find_for_decision(comment_id: int) -> Comment:
     """The comment, locked for this transaction (so two moderators cannot count it twice); 404."""
     comment = db.session.scalar(
@@ -56,21 +58,20 @@ def _apply(comment: Comment, action: str, actor: User, reason: str | None) -> bo
         raise validation_error({"action": "must be one of " + ", ".join(ACTIONS)})
     current = Status(comment.status)
     if current == Status.DELETED:
-        raise ApiError(409, "conflict", f"Comment {comment.id} is deleted.")
+        raise conflict(f"Comment {comment.id} is deleted.")
     if action in ("pin", "unpin"):
         wanted = action == "pin"
         if comment.pinned == wanted:
-            raise ApiError(409, "conflict", f"Comment {comment.id} is already {action}ned.")
+            raise conflict(f"Comment {comment.id} is already {action}ned.")
         comment.pinned = wanted
-        touch_article(comment.article_id)
+        thread_changed(comment.article_id)
         record_event(action, actor=actor, comment=comment, from_status=current,
                      to_status=current, reason=reason)
         return False
     sources, target = _TRANSITIONS[action]
     dismisses_flags = action == "approve" and current == Status.APPROVED and comment.open_flags > 0
     if current not in sources and not dismisses_flags:
-        raise ApiError(409, "conflict",
-                       f"Comment {comment.id} is {current.value}; it cannot be {_DONE[action]}.")
+        raise conflict(f"Comment {comment.id} is {current.value}; it cannot be {_DONE[action]}.")
     change_status(comment, target)
     record_event(action, actor=actor, comment=comment, from_status=current, to_status=target,
                  reason=reason)
@@ -86,6 +87,7 @@ def resolve_flags(comment_ids: list[int]) -> None:
                        .execution_options(synchronize_session="fetch"))
 
 
+@writing()
 def decide(comment: Comment, action: str, actor: User, reason: str | None = None) -> Comment:
     """A moderator's decision on one comment (see the module's transitions)."""
     ensure_outranks_authors(actor, [comment], "decide on")
@@ -95,6 +97,7 @@ def decide(comment: Comment, action: str, actor: User, reason: str | None = None
     return comment
 
 
+@writing()
 def bulk_decide(ids: list[int], action: str, actor: User, reason: str | None = None) -> int:
     """The same decision on many comments, all or nothing.
 
@@ -120,6 +123,7 @@ def bulk_decide(ids: list[int], action: str, actor: User, reason: str | None = N
     return len(found)
 
 
+@writing()
 def hold_for_flags(comment: Comment) -> None:
     """Send an approved comment that reached the flag threshold back to pending (a rule's decision)."""
     db.session.refresh(comment, with_for_update=True)

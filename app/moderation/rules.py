@@ -46,7 +46,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import ROLE_RANK, Comment, Flag, Role, Status, User
+from ..models import ArticleModeration, Comment, Flag, Premoderation, Status, User, is_staff_role
 from ..timeutil import utcnow
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "@": "a", "$": "s"})
@@ -150,6 +150,18 @@ def find_word(words: list[str], text: str) -> str | None:
     return word_list(tuple(words)).find(text)
 
 
+def matchable_words(words: list[str]) -> list[str]:
+    """``words`` for a word list: one entry per word whatever its case or accents; ValueError for a
+    word with no letter or digit (it could never match)."""
+    unique = {}
+    for word in words:
+        folded = fold(word)
+        if not _TOKEN.search(folded):
+            raise ValueError(f'"{word}" has no letter or digit to match')
+        unique.setdefault(folded, word)
+    return list(unique.values())
+
+
 def approved_count(author: User) -> int:
     return db.session.scalar(
         select(func.count(Comment.id)).where(Comment.author_id == author.id,
@@ -158,14 +170,14 @@ def approved_count(author: User) -> int:
 
 
 def _premoderation_reason(author: User, article, settings: dict) -> str | None:
-    if article.moderation == "pre":
+    if article.moderation == ArticleModeration.PRE:
         return "this article is pre-moderated"
-    if article.moderation == "post":
+    if article.moderation == ArticleModeration.POST:
         return None
     mode = settings["premoderation"]
-    if mode == "all":
+    if mode == Premoderation.ALL:
         return "every comment is pre-moderated"
-    if mode == "new_users" and settings["trusted_after"] > 0:
+    if mode == Premoderation.NEW_USERS and settings["trusted_after"] > 0:
         approved = approved_count(author)
         if approved < settings["trusted_after"]:
             return (f"new user: {approved} approved comment(s), "
@@ -218,7 +230,7 @@ def is_by_staff(comment: Comment) -> bool:
     if comment.author_id is None:
         return False
     role = db.session.scalar(select(User.role).where(User.id == comment.author_id))
-    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.MODERATOR]
+    return role is not None and is_staff_role(role)
 
 
 def reached_flag_threshold(comment: Comment, settings: dict) -> bool:

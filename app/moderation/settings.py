@@ -3,11 +3,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..database import run, writing
 from ..errors import validation_error
-from ..extensions import db, run_core
-from ..models import ModerationSettings
-
-PREMODERATION_MODES = ("none", "new_users", "all")
+from ..extensions import db
+from ..models import ModerationSettings, Premoderation, values
 
 
 SETTING_FIELDS = ("premoderation", "trusted_after", "max_links", "banned_words", "suspect_words",
@@ -24,14 +23,14 @@ def _word_list(value) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
-# A plain row, not an entity: every post reads it, and an ORM load costs three times as much.
+# A plain row, not an entity: every post reads it.
 _SETTINGS_ROW = select(*(getattr(ModerationSettings, name) for name in SETTING_FIELDS)).where(
     ModerationSettings.id == 1)
 
 
 def effective_settings() -> dict:
     """The stored settings row (id 1), its NULL columns falling back to config."""
-    row = run_core(_SETTINGS_ROW).first()
+    row = run(_SETTINGS_ROW).first()
     config = current_app.config
     settings = {}
     for name in SETTING_FIELDS:
@@ -41,16 +40,26 @@ def effective_settings() -> dict:
     settings["suspect_words"] = _word_list(settings["suspect_words"])
     for name in ("trusted_after", "max_links", "flag_threshold", "edit_window_minutes"):
         settings[name] = int(settings[name])
-    if settings["premoderation"] not in PREMODERATION_MODES:
-        settings["premoderation"] = "none"
+    if settings["premoderation"] not in values(Premoderation):
+        settings["premoderation"] = Premoderation.NONE.value
     return settings
 
 
 def update_settings(fields: dict) -> dict:
-    """Store the given (already validated) settings; answers the whole effective settings."""
+    """Store the given (already validated) settings; answers the whole effective settings.
+    ``None`` is not a value (422)."""
     unknown = set(fields) - set(SETTING_FIELDS)
     if unknown:
         raise validation_error({name: "is not a setting" for name in unknown})
+    for name, value in fields.items():
+        if value is None:
+            raise validation_error({name: "must not be null"})
+    with writing():
+        _store_settings(fields)
+    return effective_settings()
+
+
+def _store_settings(fields: dict) -> None:
     row = db.session.get(ModerationSettings, 1, with_for_update=True)
     if row is None:
         try:
@@ -62,6 +71,5 @@ def update_settings(fields: dict) -> dict:
     for name, value in fields.items():
         setattr(row, name, list(value) if isinstance(value, (list, tuple)) else value)
     db.session.flush()
-    return effective_settings()
 
 

@@ -2,52 +2,52 @@
    No dependencies; safe to load async, twice, or before the elements exist. */
 (function () {
   "use strict";
-  var w = window, d = document;
+  const w = window, d = document;
   if (w.__causerie) return; // loaded twice: the first copy does the work
-  var script = d.currentScript;
+  let script = d.currentScript;
   if (!script) {
-    var all = d.querySelectorAll("script[src*='embed.js']");
+    const all = d.querySelectorAll("script[src*='embed.js']");
     script = all[all.length - 1];
   }
   if (!script) return;
   // The service lives wherever this script came from (a path prefix included).
-  var base = script.src.replace(/\/embed\.js([?#].*)?$/, "");
-  var origin = new URL(base, location.href).origin;
+  const base = script.src.replace(/\/embed\.js([?#].*)?$/, "");
+  const origin = new URL(base, location.href).origin;
   w.__causerie = { base: base };
   // Tallest frame we accept (px): anything taller, or not a finite number, is ignored.
-  var MAX_FRAME_HEIGHT = 100000;
+  const MAX_FRAME_HEIGHT = 100000;
 
   function fill(key, count) {
-    var els = d.querySelectorAll("[data-causerie-count]");
-    for (var i = 0; i < els.length; i++) {
+    const els = d.querySelectorAll("[data-causerie-count]");
+    for (let i = 0; i < els.length; i++) {
       if (els[i].getAttribute("data-causerie-count") === key) els[i].textContent = String(count);
     }
   }
 
   function counts() {
-    var els = d.querySelectorAll("[data-causerie-count]"), keys = [];
-    for (var i = 0; i < els.length; i++) {
-      var key = els[i].getAttribute("data-causerie-count");
+    const els = d.querySelectorAll("[data-causerie-count]"), keys = [];
+    for (let i = 0; i < els.length; i++) {
+      const key = els[i].getAttribute("data-causerie-count");
       if (key && keys.indexOf(key) < 0) keys.push(key);
     }
     // One request per 100 keys (the API's limit): a single one on any ordinary page.
-    for (var start = 0; start < keys.length; start += 100) {
+    for (let start = 0; start < keys.length; start += 100) {
       fetch(base + "/api/v1/counts?keys=" + keys.slice(start, start + 100).map(encodeURIComponent).join(","),
             { credentials: "omit" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {
-          if (data && data.counts) for (var k in data.counts) fill(k, data.counts[k]);
+          if (data && data.counts) for (const k in data.counts) fill(k, data.counts[k]);
         })
         .catch(function () {});
     }
   }
 
   function thread() {
-    var host = d.getElementById("causerie-thread");
+    const host = d.getElementById("causerie-thread");
     if (!host || host.getAttribute("data-causerie-ready")) return;
     host.setAttribute("data-causerie-ready", "1");
-    var data = host.dataset;
-    var params = new URLSearchParams({
+    const data = host.dataset;
+    const params = new URLSearchParams({
       article: data.article || "",
       title: data.title || d.title,
       url: data.url || location.href.split("#")[0],
@@ -55,11 +55,11 @@
       theme: data.theme || "",
       origin: location.origin
     });
-    var frame = d.createElement("iframe");
+    const frame = d.createElement("iframe");
     frame.src = base + "/embed/thread?" + params;
     frame.title = "Discussion";
     frame.setAttribute("scrolling", "no");
-    var style = frame.style;
+    const style = frame.style;
     style.display = "block";
     style.width = "100%";
     style.border = "0";
@@ -68,7 +68,7 @@
     w.addEventListener("message", function (event) {
       // Only our own frame, from the service's origin, may resize it or report counts.
       if (event.origin !== origin || event.source !== frame.contentWindow) return;
-      var m = event.data;
+      const m = event.data;
       if (!m || m.causerie !== 1) return;
       if (m.type === "resize" && typeof m.height === "number" && isFinite(m.height) &&
           m.height > 0 && m.height <= MAX_FRAME_HEIGHT) {

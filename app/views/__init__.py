@@ -1,19 +1,18 @@
 """Blueprints: the only code that touches request and response."""
 from werkzeug.routing import BaseConverter, ValidationError
 
-from ..web.validation import MAX_ID
+from ..discussion.articles import KEY_PATTERN
+from ..web.validation import ID_PATTERN, MAX_ID
 
 
 class ArticleKeyConverter(BaseConverter):
-    """An article key: 1-200 of A-Z a-z 0-9 . _ : -, starting with a letter or digit."""
-
-    regex = r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}"
+    regex = KEY_PATTERN
 
 
 class IdConverter(BaseConverter):
-    """A positive ASCII integer id that fits the id columns (Unicode digits never match)."""
+    """A positive ASCII integer id that fits the id columns."""
 
-    regex = r"[1-9][0-9]{0,9}"
+    regex = ID_PATTERN
 
     def to_python(self, value: str) -> int:
         number = int(value)

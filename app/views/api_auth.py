@@ -9,8 +9,9 @@ from ..accounts import passwords, privacy, registration, roles, sessions
 from ..accounts import sso as accounts_sso
 from ..accounts import tokens as accounts_tokens
 from ..accounts.serialize import token_json, user_json
-from ..errors import ApiError, validation_error
-from ..extensions import db, limiter, read_phase
+from ..errors import forbidden, unauthorized, validation_error
+from ..extensions import db, limiter
+from ..models import Role, values
 from ..timeutil import isoformat
 from ..web.caller import (
     by_bearer_token,
@@ -49,7 +50,7 @@ class SsoRequest(Strict):
 
 
 class RoleChange(Strict):
-    role: Annotated[str, Field(pattern="^(reader|moderator|admin)$")]
+    role: Annotated[str, Field(pattern=f"^({'|'.join(values(Role))})$")]
 
 
 def _login_response(user, status: int):
@@ -84,10 +85,9 @@ def register():
 @throttle_login
 def login():
     data = body(Login)
-    with read_phase():  # checking the password is slow: never inside the write lock (SQLite)
-        user = sessions.authenticate(data.login, data.password)
+    user = sessions.authenticate(data.login, data.password)  # slow: before start_session's write lock
     if user is None:
-        raise ApiError(401, "unauthorized", "Wrong username, e-mail address or password.")
+        raise unauthorized("Wrong username, e-mail address or password.")
     user._remember = data.remember
     response, status = _login_response(user, 200)
     remember_device(response, user)
@@ -106,8 +106,7 @@ def logout():
 @bp.post("/auth/logout-everywhere")
 def logout_everywhere():
     user = require_user()  # banned accounts too: ending their own access is always allowed
-    sessions.end_all_sessions(user)
-    accounts_tokens.end_all_tokens(user)
+    accounts_tokens.end_all_access(user)
     logout_user()
     session.clear()
     db.session.commit()
@@ -126,7 +125,7 @@ def sso():
 def create_token():
     user = require_user()
     if by_bearer_token():  # else a stolen token could mint successors that outlive its revocation
-        raise ApiError(403, "forbidden", "API tokens are created from a logged-in session, not with a token.")
+        raise forbidden("API tokens are created from a logged-in session, not with a token.")
     data = body(TokenRequest)
     token, raw = accounts_tokens.create_token(user, data.name, data.expires_in_days)
     db.session.commit()
@@ -166,8 +165,6 @@ def export_me():
 @bp.delete("/me")
 def delete_me():
     user = require_user()
-    roles.ensure_admin_remains(user)
-    sessions.end_all_sessions(user)
     privacy.delete_account(user, current_app.config["ANONYMIZE_ON_DELETE"])
     logout_user()
     session.clear()

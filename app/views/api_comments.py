@@ -8,8 +8,8 @@ from ..discussion import articles, page_cache, reactions, threads
 from ..discussion import editing as discussion_editing
 from ..discussion import posting as discussion_posting
 from ..discussion.posting import Limits
-from ..extensions import db, read_phase
-from ..models import FlagReason
+from ..extensions import db
+from ..models import FlagReason, values
 from ..timeutil import isoformat
 from ..web.caller import caller, require_active_user
 from ..web.ratelimits import limit, public_read, spend_per_ip
@@ -38,7 +38,7 @@ class VoteRequest(Strict):
 
 
 class FlagRequest(Strict):
-    reason: Literal[tuple(r.value for r in FlagReason)]  # type: ignore[valid-type]
+    reason: Literal[values(FlagReason)]  # type: ignore[valid-type]
     note: Annotated[Line, StringConstraints(max_length=500)] | None = None
 
 
@@ -60,12 +60,10 @@ def thread(key: str):
         return jsonify(threads.thread_page(article, viewer, sort=sort, limit=limit, replies=replies,
                                            after=after))
     # Anonymous readers share pages: on a hit the article's row is the only query.
-    cache_key = (article.id, article.version, sort, limit, replies, after)
-    page = page_cache.pages().get(cache_key)
-    if page is None:
-        page = current_app.json.dumps(threads.thread_page(
-            article, None, sort=sort, limit=limit, replies=replies, after=after)).encode()
-        page_cache.pages().put(cache_key, page)
+    page = page_cache.cached_page(
+        (article.id, article.version, sort, limit, replies, after),
+        lambda: current_app.json.dumps(threads.thread_page(
+            article, None, sort=sort, limit=limit, replies=replies, after=after)).encode())
     return current_app.response_class(page, mimetype="application/json")
 
 
@@ -93,10 +91,9 @@ def replies(comment_id: int):
 def create(key: str):
     author = require_active_user()
     data = body(NewComment)
-    with read_phase():  # lookups and rendering hold no write lock
-        article = articles.find_or_new_article(
-            key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], host_origins())
-        draft = discussion_posting.check_post(article, author, data.body, _limits(), parent_id=data.parent_id)
+    article = articles.find_or_new_article(
+        key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], host_origins())
+    draft = discussion_posting.check_post(article, author, data.body, _limits(), parent_id=data.parent_id)
     if article.id is None:  # only an article actually created is counted
         spend_per_ip("RATELIMIT_ARTICLE_CREATE")
     comment = discussion_posting.save_post(article, author, draft)

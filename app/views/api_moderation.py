@@ -1,13 +1,8 @@
 """/api/v1/moderation: queues, decisions, bans, the audit log and settings.
 
 Everything needs a moderator who is not banned (readers and banned staff 403,
-anonymous 401); changing the settings needs an admin. A ban needs a ``reason``
-(422 without one, as the contract says). Choices where the contract is silent:
-``article=`` naming an unknown article is 404 and, when given, the queue counts
-are that article's; in a settings update ``null`` is not a value (422); the
-log's ``previous_body`` (what an edit replaced) is shown to admins only.
+anonymous 401); changing the settings needs an admin.
 """
-import re
 from typing import Annotated, Literal
 
 from flask import Blueprint, jsonify, request
@@ -15,14 +10,14 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from ..accounts.serialize import user_json
 from ..discussion import articles, threads
-from ..errors import validation_error
 from ..extensions import db
+from ..models import Premoderation, values
 from ..moderation import bans as moderation_bans
 from ..moderation import decisions as moderation_decisions
 from ..moderation import queues, rules
 from ..moderation import settings as moderation_settings
 from ..web.caller import require_admin, require_moderator
-from ..web.validation import MAX_ID, Id, Line, Strict, body, query_choice, query_int
+from ..web.validation import Id, Line, Strict, body, query_choice, query_id, query_int
 
 bp = Blueprint("api_moderation", __name__, url_prefix="/api/v1")
 
@@ -32,7 +27,7 @@ MAX_BAN_DAYS = 36500
 MAX_WORDS = 1000
 MAX_WORD_LENGTH = 100
 
-Action = Literal["approve", "reject", "spam", "pin", "unpin"]
+Action = Literal[moderation_decisions.ACTIONS]  # type: ignore[valid-type]
 Reason = Annotated[Line, StringConstraints(max_length=500)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Word = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_WORD_LENGTH)]
@@ -63,7 +58,7 @@ class Ban(Strict):
 
 
 class SettingsChange(Strict):
-    premoderation: Literal["none", "new_users", "all"] = None
+    premoderation: Literal[values(Premoderation)] = None  # type: ignore[valid-type]
     trusted_after: Count = None
     max_links: Count = None
     banned_words: Words = None
@@ -74,39 +69,15 @@ class SettingsChange(Strict):
     @field_validator("banned_words", "suspect_words")
     @classmethod
     def _matchable(cls, words: list[str]) -> list[str]:
-        unique = {}
-        for word in words:
-            folded = rules.fold(word)
-            if not re.search(r"[^\W_]", folded):
-                raise ValueError(f'"{word}" has no letter or digit to match')
-            unique.setdefault(folded, word)  # one entry per word, whatever its case or accents
-        return list(unique.values())
-
-
-def _query_id(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if not re.fullmatch(r"[1-9][0-9]{0,9}", raw) or int(raw) > MAX_ID:
-        raise validation_error({name: "must be a positive integer id"})
-    return int(raw)
-
-
-def _article_filter():
-    key = request.args.get("article")
-    if not key:
-        return None
-    if not articles.KEY_RE.fullmatch(key):
-        raise validation_error({"article": "is not a valid article key"})
-    return articles.get_article_or_404(key)
+        return rules.matchable_words(words)
 
 
 @bp.get("/moderation/queue")
 def queue():
     moderator = require_moderator()
-    name = query_choice("queue", queues.QUEUES, "pending")
+    name = query_choice("queue", queues.QUEUES, queues.QUEUES[0])
     limit = query_int("limit", 20, QUEUE_MAX_LIMIT, minimum=1)
-    article = _article_filter()
+    article = articles.article_filter(request.args.get("article"))
     items, next_cursor = queues.queue_page(name, moderator, article, limit,
                                                request.args.get("after"))
     return jsonify(comments=items, counts=queues.queue_counts(article), next=next_cursor)
@@ -135,8 +106,8 @@ def bulk():
 def log():
     moderator = require_moderator()
     entries, next_cursor = queues.log_page(
-        moderator, comment_id=_query_id("comment"), user_id=_query_id("user"),
-        actor_id=_query_id("actor"), limit=query_int("limit", 50, LOG_MAX_LIMIT, minimum=1),
+        moderator, comment_id=query_id("comment"), user_id=query_id("user"),
+        actor_id=query_id("actor"), limit=query_int("limit", 50, LOG_MAX_LIMIT, minimum=1),
         after=request.args.get("after"))
     return jsonify(entries=entries, next=next_cursor)
 
@@ -168,9 +139,6 @@ def settings():
 def update_settings():
     require_admin()
     data = body(SettingsChange)
-    for name in data.model_fields_set:
-        if getattr(data, name) is None:
-            raise validation_error({name: "must not be null"})
     saved = moderation_settings.update_settings({name: getattr(data, name) for name in data.model_fields_set})
     db.session.commit()
     return jsonify(saved)

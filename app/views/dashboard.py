@@ -3,11 +3,14 @@
 They are server-rendered shells; small scripts in static/auth and static/moderation talk to
 the JSON API (same origin, session cookie, X-CSRF-Token from GET /api/v1/auth/me).
 """
-import re
 from functools import partial
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
+from ..accounts.standing import acts_as_moderator
+from ..discussion.articles import KEY_PATTERN, KEY_RE
+from ..models import Premoderation, values
+from ..moderation.queues import QUEUES
 from ..web.caller import caller
 from ..web.i18n import pick_language, table, translate
 from ..web.next_path import safe_next
@@ -15,11 +18,9 @@ from ..web.security import content_security_policy
 
 bp = Blueprint("dashboard", __name__)
 
-QUEUES = ("pending", "flagged", "spam", "rejected", "approved")
 TABS = (*QUEUES, "log", "settings")
 SETTINGS_FIELDS = ("premoderation", "trusted_after", "max_links", "flag_threshold",
                    "edit_window_minutes", "banned_words", "suspect_words")
-_ARTICLE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}")
 
 
 def _strings(lang: str, prefix: str) -> dict[str, str]:
@@ -73,17 +74,19 @@ def moderation():
         response = redirect("/login?next=/moderation", 302)
         response.headers["Cache-Control"] = "no-store"
         return response
-    if not user.is_moderator or user.is_banned():  # a ban takes the dashboard too
+    if not acts_as_moderator(user):
         return _page("moderation/forbidden.html", status=403, user=user)
     lang = pick_language(request.args.get("lang"))
-    tab = request.args.get("queue", "pending")
+    tab = request.args.get("queue", QUEUES[0])
     article = request.args.get("article", "")
     return _page(
         "moderation/dashboard.html",
         user=user,
         queues=QUEUES,
-        tab=tab if tab in TABS else "pending",
-        article=article if _ARTICLE_KEY.fullmatch(article) else "",
+        tab=tab if tab in TABS else QUEUES[0],
+        article=article if KEY_RE.fullmatch(article) else "",
+        article_key_pattern=KEY_PATTERN,
+        premoderation_modes=values(Premoderation),
         settings_fields=SETTINGS_FIELDS,
         strings=_strings(lang, "dash.js."),
     )

@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, g, render_template, request
 
 from ..demo.story import read_demo_article
 from ..discussion import articles
-from ..web.i18n import pick_language, template_helpers
+from ..web.i18n import LANGUAGES, pick_language, template_helpers
 from .widget import THEMES
 
 bp = Blueprint("demo_pages", __name__)
@@ -18,7 +18,7 @@ def _host_options() -> dict:
     theme = request.args.get("theme")
     lang = request.args.get("lang")
     return {"theme": theme if theme in THEMES else "light",
-            "thread_lang": lang if lang in ("en", "fr") else None}
+            "thread_lang": lang if lang in LANGUAGES else None}
 
 
 @bp.get("/")

@@ -17,7 +17,7 @@ from ..discussion import articles, threads
 from ..discussion.posting import prepare_body
 from ..discussion.serialize import article_json
 from ..errors import ApiError
-from ..extensions import db, limiter, write_phase
+from ..extensions import db, limiter
 from ..moderation import settings
 from ..timeutil import isoformat, utcnow
 from ..web.caller import caller, require_active_user
@@ -85,8 +85,6 @@ def thread():
     theme = request.args.get("theme") if request.args.get("theme") in THEMES else "light"
     key = request.args.get("article", "")
     try:
-        if not articles.KEY_RE.fullmatch(key):
-            raise ApiError(404, "not_found", "No such article.")
         article = _open_article(key)
     except ApiError as error:
         page = render_template("embed/unavailable.html", error=error, theme=theme)
@@ -107,32 +105,26 @@ def thread():
         "maxDepth": current_app.config["MAX_DEPTH"],
         "editWindow": settings.effective_settings()["edit_window_minutes"],
         "indentLevels": INDENT_LEVELS,
-        "strings": _widget_strings(lang),
     }
     html = render_template("embed/thread.html", article=article, page=page, config=config,
-                           theme=theme, now=isoformat(utcnow()), indent_levels=INDENT_LEVELS)
+                           strings=_widget_strings(lang), theme=theme, now=isoformat(utcnow()),
+                           indent_levels=INDENT_LEVELS)
     return _frame_headers(current_app.make_response(html))
 
 
 def _open_article(key: str):
-    """The article the frame shows: found (the hot path: one query), created from an allowed host
-    page (our demo pages count when PUBLIC_URL is set; creations are rate limited per IP address),
-    or with a first view's provisional title and url corrected by a view from the host page."""
-    title = _one_line(request.args.get("title"), 300)
-    url = _one_line(request.args.get("url"), 2000)
-    origins = host_origins()
-    seen_on_page = articles.on_host_page(url, request.referrer, origins)
-    article = articles.find_or_new_article(
-        key, title, url, current_app.config["AUTO_CREATE_ARTICLES"], origins, seen_on_page)
-    if article.id is None:
+    """The article the frame shows; usually found with one query, but a first view from an allowed
+    host page creates it (rate limited per IP address) and a view from the host page corrects a
+    first view's provisional title and url: this GET then writes (``articles.open_for_view``)."""
+    visit = articles.find_for_view(
+        key, _one_line(request.args.get("title"), 300), _one_line(request.args.get("url"), 2000),
+        request.referrer, current_app.config["AUTO_CREATE_ARTICLES"], host_origins())
+    if not visit.writes:
+        return visit.article
+    if visit.creates:
         spend_per_ip("RATELIMIT_ARTICLE_CREATE")
-        with write_phase():
-            article = articles.save_new_article(article)
-            db.session.commit()
-    elif seen_on_page and articles.is_provisional(article):
-        with write_phase():
-            articles.correct_provisional(article, title, url, seen_on_page)
-            db.session.commit()
+    article = articles.open_for_view(visit)  # writes
+    db.session.commit()
     return article
 
 

@@ -9,8 +9,9 @@ from flask_login import current_user
 
 from ..accounts import sessions as accounts_sessions
 from ..accounts import tokens as accounts_tokens
-from ..errors import ApiError
-from ..extensions import login_manager, read_phase
+from ..accounts.standing import refuse_banned
+from ..errors import ApiError, forbidden, unauthorized
+from ..extensions import login_manager
 from ..models import User
 from .security import allowed_origins
 
@@ -31,7 +32,7 @@ def _bearer() -> str | None:
         return None
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise ApiError(401, "unauthorized", "The Authorization header must be 'Bearer <token>'.")
+        raise unauthorized("The Authorization header must be 'Bearer <token>'.")
     return value.strip()
 
 
@@ -49,7 +50,7 @@ def _load_from_bearer(_request) -> User | None:
         return None
     found = accounts_tokens.find_token(raw)
     if found is None:
-        raise ApiError(401, "unauthorized", "The bearer token is invalid, expired or revoked.")
+        raise unauthorized("The bearer token is invalid, expired or revoked.")
     accounts_tokens.record_token_use(found.id, found.last_used_at)
     return found.User
 
@@ -61,7 +62,7 @@ def by_bearer_token() -> bool:
 
 @login_manager.unauthorized_handler
 def _unauthorized():
-    raise ApiError(401, "unauthorized", "You need to log in first.")
+    raise unauthorized("You need to log in first.")
 
 
 def _same_or_allowed_origin(origin: str) -> bool:
@@ -104,13 +105,8 @@ def caller() -> User | None:
 def require_user() -> User:
     user = caller()
     if user is None:
-        raise ApiError(401, "unauthorized", "You need to log in first.")
+        raise unauthorized("You need to log in first.")
     return user
-
-
-def refuse_banned(user: User) -> None:
-    if user.is_banned():
-        raise ApiError(403, "banned", "Your account is suspended.")
 
 
 def require_active_user() -> User:
@@ -124,14 +120,14 @@ def require_moderator() -> User:
     """A moderator or admin who is not banned: a ban takes every moderation power, reads included."""
     user = require_active_user()
     if not user.is_moderator:
-        raise ApiError(403, "forbidden", "This needs a moderator.")
+        raise forbidden("This needs a moderator.")
     return user
 
 
 def require_admin() -> User:
     user = require_active_user()
     if not user.is_admin:
-        raise ApiError(403, "forbidden", "This needs an administrator.")
+        raise forbidden("This needs an administrator.")
     return user
 
 
@@ -177,9 +173,5 @@ def init_app(app) -> None:
 
 def _authenticate() -> None:
     # A bad bearer token is 401 on every route, even one that never asks who is calling.
-    # Writes load their caller up front, outside the write lock (extensions.read_phase).
-    if request.method in UNSAFE_METHODS and _has_credentials():
-        with read_phase():
-            caller()
-    elif "Authorization" in request.headers:
+    if "Authorization" in request.headers:
         caller()

@@ -1,4 +1,4 @@
-"""The handlers that turn every failure into the contract's JSON error (or an HTML page)."""
+"""The handlers that turn every failure into the API's JSON error (or an HTML page)."""
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 

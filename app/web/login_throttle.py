@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..accounts import sessions
 from ..errors import ApiError
-from ..extensions import limiter, read_phase
+from ..extensions import limiter
 from .ratelimits import client_address
 from .validation import json_body
 
@@ -46,8 +46,7 @@ def _account() -> tuple[int, str] | None:
     """
     if "login_account" not in g:
         login = _typed_login()
-        with read_phase():  # a read: never take the write lock for it (SQLite)
-            user = sessions.find_account(login) if login.strip() else None
+        user = sessions.find_account(login) if login.strip() else None
         g.login_account = (user.id, user.created_at.isoformat()) if user else None
     return g.login_account
 

@@ -6,6 +6,14 @@ removed without this document following.
 """
 from functools import cache
 
+from ..accounts.tokens import MAX_TOKEN_DAYS
+from ..discussion.articles import KEY_PATTERN
+from ..discussion.threads import SORTS
+from ..models import ArticleModeration, ArticleStatus, FlagReason, Premoderation, Role, Status, values
+from ..moderation.decisions import ACTIONS
+from ..moderation.queues import QUEUES
+from .validation import MAX_ID
+
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -13,8 +21,8 @@ def _ref(name: str) -> dict:
 
 _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_KEY = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}$"}
-_ID = {"type": "integer", "minimum": 1, "maximum": 2147483647}
+_KEY = {"type": "string", "pattern": f"^{KEY_PATTERN}$"}
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}
 _AFTER = {"name": "after", "in": "query", "schema": {"type": "string"}}
 _REPLIES = {"name": "replies", "in": "query", "schema": {"type": "integer", "minimum": 0}}
@@ -33,7 +41,7 @@ SCHEMAS = {
         "properties": {
             "id": {"type": "integer"}, "username": {"type": "string"},
             "display_name": {"type": "string"},
-            "role": {"enum": ["reader", "moderator", "admin"]}, "created_at": _TIME,
+            "role": {"enum": list(values(Role))}, "created_at": _TIME,
             "email": {"type": ["string", "null"]},
             "banned_until": {"type": ["string", "null"]},
         },
@@ -59,8 +67,8 @@ SCHEMAS = {
         "required": ["key", "title", "url", "status", "moderation", "comment_count", "created_at"],
         "properties": {
             "key": {"type": "string"}, "title": {"type": "string"}, "url": {"type": "string"},
-            "status": {"enum": ["open", "closed"]},
-            "moderation": {"enum": ["inherit", "post", "pre"]},
+            "status": {"enum": list(values(ArticleStatus))},
+            "moderation": {"enum": list(values(ArticleModeration))},
             "comment_count": {"type": "integer", "minimum": 0}, "created_at": _TIME,
         },
     },
@@ -74,7 +82,7 @@ SCHEMAS = {
             "parent_id": {"type": ["integer", "null"]}, "depth": {"type": "integer", "minimum": 0},
             "author": _ref("Author"), "body_html": {"type": ["string", "null"]},
             "body": {"type": "string"},
-            "status": {"enum": ["approved", "pending", "rejected", "spam", "deleted"]},
+            "status": {"enum": list(values(Status))},
             "deleted": {"type": "boolean"}, "pinned": {"type": "boolean"},
             "created_at": _TIME, "edited_at": _NULLABLE_TIME,
             "score": {"type": "integer"}, "upvotes": {"type": "integer"},
@@ -119,7 +127,7 @@ SCHEMAS = {
         "required": ["premoderation", "trusted_after", "max_links", "banned_words",
                      "suspect_words", "flag_threshold", "edit_window_minutes"],
         "properties": {
-            "premoderation": {"enum": ["none", "new_users", "all"]},
+            "premoderation": {"enum": list(values(Premoderation))},
             "trusted_after": {"type": "integer", "minimum": 0},
             "max_links": {"type": "integer", "minimum": 0},
             "banned_words": {"type": "array", "items": {"type": "string"}},
@@ -185,8 +193,8 @@ _REQUIRED_STR = {"type": "string", "minLength": 1}
 def _paths() -> dict:
     comments_list = _obj({"comments": {"type": "array", "items": _ref("Comment")},
                           "next": {"type": ["string", "null"]}}, ["comments", "next"])
-    article_fields = {"title": _STR, "url": _STR, "status": {"enum": ["open", "closed"]},
-                      "moderation": {"enum": ["inherit", "post", "pre"]}}
+    article_fields = {"title": _STR, "url": _STR, "status": {"enum": list(values(ArticleStatus))},
+                      "moderation": {"enum": list(values(ArticleModeration))}}
     return {
         "/auth/me": {"get": _op("The caller and a CSRF token", 200, _ref("Session"))},
         "/auth/register": {"post": _op("Create an account and log in", 201, _ref("Session"), _obj(
@@ -206,7 +214,7 @@ def _paths() -> dict:
                 {"id": {"type": "integer"}, "name": _STR, "token": _STR, "created_at": _TIME,
                  "expires_at": _NULLABLE_TIME}, ["id", "name", "token", "created_at", "expires_at"]),
                 _obj({"name": {**_REQUIRED_STR, "maxLength": 100},
-                      "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 3650}}, ["name"])),
+                      "expires_in_days": {"type": "integer", "minimum": 1, "maximum": MAX_TOKEN_DAYS}}, ["name"])),
             "get": _op("The caller's bearer tokens, newest first", 200, _obj(
                 {"tokens": {"type": "array", "items": _ref("ApiToken")}}, ["tokens"])),
         },
@@ -217,7 +225,7 @@ def _paths() -> dict:
              "flags": {"type": "array"}}, ["user", "comments", "votes", "flags"]))},
         "/me": {"delete": _op("Delete the caller's account", 204)},
         "/users/{user_id}/role": {"put": _op("Change a user's role (admin)", 200, _ref("User"), _obj(
-            {"role": {"enum": ["reader", "moderator", "admin"]}}, ["role"]), [_USER_ID])},
+            {"role": {"enum": list(values(Role))}}, ["role"]), [_USER_ID])},
         "/articles": {"get": _op("Articles, newest first (moderator)", 200, _obj(
             {"articles": {"type": "array", "items": _ref("Article")}, "next": {"type": ["string", "null"]}},
             ["articles", "next"]), params=[_LIMIT, _AFTER])},
@@ -237,7 +245,7 @@ def _paths() -> dict:
                  "comments": {"type": "array", "items": _ref("Comment")},
                  "next": {"type": ["string", "null"]}}, ["article", "total", "comments", "next"]),
                 params=[_KEY_PARAM, {"name": "sort", "in": "query",
-                                     "schema": {"enum": ["oldest", "newest", "top"]}},
+                                     "schema": {"enum": list(SORTS)}},
                         _LIMIT, _REPLIES, _AFTER]),
             "post": _op("Post a comment or a reply", 201, _obj({"comment": _ref("Comment")}, ["comment"]),
                         _obj({"body": _STR, "parent_id": _ID, "title": _STR, "url": _STR}, ["body"]),
@@ -257,7 +265,7 @@ def _paths() -> dict:
             [_COMMENT_ID])},
         "/comments/{comment_id}/flags": {"post": _op(
             "Flag a comment", 201, _obj({"flag": _ref("Flag")}, ["flag"]),
-            _obj({"reason": {"enum": ["spam", "abuse", "off_topic", "other"]}, "note": _STR}, ["reason"]),
+            _obj({"reason": {"enum": list(values(FlagReason))}, "note": _STR}, ["reason"]),
             [_COMMENT_ID])},
         "/preview": {"post": _op(
             "Render a comment body without saving it (the widget's preview)", 200,
@@ -269,18 +277,18 @@ def _paths() -> dict:
                              "spam": {"type": "integer"}}, ["pending", "flagged", "spam"]),
              "next": {"type": ["string", "null"]}}, ["comments", "counts", "next"]),
             params=[{"name": "queue", "in": "query",
-                     "schema": {"enum": ["pending", "flagged", "spam", "rejected", "approved"]}},
+                     "schema": {"enum": list(QUEUES)}},
                     {"name": "article", "in": "query",
-                     "schema": {"type": "string", "pattern": r"^([A-Za-z0-9][A-Za-z0-9._:\-]{0,199})?$"}},
+                     "schema": {"type": "string", "pattern": f"^({KEY_PATTERN})?$"}},
                     _LIMIT, _AFTER])},
         "/moderation/comments/{comment_id}": {"post": _op(
             "Decide on a comment", 200, _ref("Comment"),
-            _obj({"action": {"enum": ["approve", "reject", "spam", "pin", "unpin"]}, "reason": _STR},
+            _obj({"action": {"enum": list(ACTIONS)}, "reason": _STR},
                  ["action"]), [_COMMENT_ID])},
         "/moderation/bulk": {"post": _op("Decide on many comments at once", 200, _obj(
             {"updated": {"type": "integer"}}, ["updated"]), _obj(
             {"ids": {"type": "array", "items": _ID},
-             "action": {"enum": ["approve", "reject", "spam", "pin", "unpin"]}, "reason": _STR},
+             "action": {"enum": list(ACTIONS)}, "reason": _STR},
             ["ids", "action"]))},
         "/moderation/log": {"get": _op("The audit log, newest first", 200, _obj(
             {"entries": {"type": "array", "items": _ref("LogEntry")}, "next": {"type": ["string", "null"]}},

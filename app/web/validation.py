@@ -6,8 +6,7 @@ from typing import Annotated, TypeVar
 from flask import request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import ApiError, validation_error
-from ..pagination import decode
+from ..errors import ApiError, bad_request, validation_error
 from ..text import clean_line
 
 M = TypeVar("M", bound=BaseModel)
@@ -15,6 +14,8 @@ M = TypeVar("M", bound=BaseModel)
 
 # Ids are 32-bit integer columns: anything larger names nothing (and must not reach the database).
 MAX_ID = 2**31 - 1
+# A positive ASCII integer of at most 10 digits (Unicode digits never match); then checked against MAX_ID.
+ID_PATTERN = r"[1-9][0-9]{0,9}"
 
 
 class Strict(BaseModel):
@@ -54,22 +55,21 @@ def json_body() -> dict:
         raise ApiError(415, "unsupported_media_type", "Compressed request bodies are not accepted.")
     raw = request.get_data(cache=True)
     if not raw:
-        raise ApiError(400, "bad_request", "The request body is empty; send a JSON object.")
+        raise bad_request("The request body is empty; send a JSON object.")
     try:
         text = raw.decode("utf-8")
         if text.startswith("\ufeff"):
             raise ValueError("byte order mark")
         data = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
-        raise ApiError(400, "bad_request", "The request body is not valid JSON.") from None
+        raise bad_request("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
-        raise ApiError(400, "bad_request", "The request body must be a JSON object.")
+        raise bad_request("The request body must be a JSON object.")
     for string in _walk_strings(data):
         try:
             string.encode("utf-8")
         except UnicodeEncodeError:
-            raise ApiError(400, "bad_request",
-                           "The request body contains an unpaired surrogate.") from None
+            raise bad_request("The request body contains an unpaired surrogate.") from None
     return data
 
 
@@ -116,6 +116,16 @@ def query_int(name: str, default: int, maximum: int, minimum: int = 0) -> int:
     return min(value, maximum)
 
 
+def query_id(name: str) -> int | None:
+    """An optional id query parameter; anything but a positive integer id is 422."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if not re.fullmatch(ID_PATTERN, raw) or int(raw) > MAX_ID:
+        raise validation_error({name: "must be a positive integer id"})
+    return int(raw)
+
+
 def query_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     raw = request.args.get(name, default) or default
     if raw not in choices:
@@ -127,9 +137,3 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 Line = Annotated[str, AfterValidator(clean_line)]
-
-
-def after_param(kind: str) -> list | None:
-    return decode(kind, request.args.get("after"))
-
-

@@ -1,7 +1,9 @@
 // What every part of the dashboard shares: the translated strings, times, the API client, toasts.
-const body = document.body;
-const strings = JSON.parse(document.getElementById("dash-strings").textContent || "{}");
+import { has, t } from "../i18n.js";
 
+export { t };
+
+const body = document.body;
 export const lang = body.dataset.lang || "en";
 export const isAdmin = body.dataset.role === "admin";
 export const ownId = Number(body.dataset.userId);
@@ -9,18 +11,10 @@ export const $ = (id) => document.getElementById(id);
 
 // -- text -----------------------------------------------------------------------------------
 
-export function t(key, values) {
-  let text = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
-  for (const name of Object.keys(values || {})) {
-    text = text.split("{" + name + "}").join(String(values[name]));
-  }
-  return text;
-}
-
 // The label of a value the server sends (a status, an action, a flag reason), or the value itself.
 export function label(prefix, value) {
   const key = prefix + "." + value;
-  return Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : String(value);
+  return has(key) ? t(key) : String(value);
 }
 
 export function make(tag, className, text) {

@@ -4,17 +4,17 @@ import { openBan } from "./ban.js";
 import { $, ApiFailure, api, failureText, t, toast } from "./common.js";
 import { fillItem, newItemNode } from "./item.js";
 
-export const QUEUES = ["pending", "flagged", "spam", "rejected", "approved"];
+export const QUEUES = document.body.dataset.queues.split(" ");
 const COUNTED = ["pending", "flagged", "spam"];
 const DECISIONS = ["approve", "reject", "spam"];
 const PAGE_SIZE = 25;
-const ARTICLE_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 
 const list = $("queue-list");
 const empty = $("queue-empty");
 const more = $("queue-more");
 const status = $("queue-status");
 const filter = $("article-filter");
+const articleKey = new RegExp("^(?:" + filter.getAttribute("pattern") + ")$");
 const selectAll = $("select-all");
 const selectedCount = $("selected-count");
 const bulkReason = $("bulk-reason");
@@ -254,7 +254,7 @@ more.addEventListener("click", () => loadQueue(true));
 // With `focusList`, the keyboard moves on to the first comment once the filtered queue is shown.
 function applyFilter(focusList) {
   const value = filter.value.trim();
-  if (value && !ARTICLE_KEY.test(value)) {
+  if (value && !articleKey.test(value)) {
     status.textContent = t("error.bad_key");
     filter.setAttribute("aria-invalid", "true");
     return;

@@ -1,0 +1,170 @@
+"""The database connection: SQLite's settings and its write lock, and ``run``, the one way to run SQL
+outside the ORM.
+
+SQLite has a single write lock for the whole file. A transaction that began deferred (``BEGIN``) and
+has read cannot wait for that lock: its first write fails at once with "database is locked". So an
+operation says when it is about to write (``with writing():``) and its transaction then begins with
+the lock (``BEGIN IMMEDIATE``), waiting for it; every other transaction begins deferred. PostgreSQL
+locks rows, and ``writing()`` does nothing there.
+"""
+import logging
+import sqlite3
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+
+import click
+from flask import current_app, has_request_context
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+BUSY_TIMEOUT_MS = 30000
+# How long a writer sleeps between two tries for SQLite's write lock (see _begin_immediate).
+WRITE_LOCK_POLL_SECONDS = 0.0002
+# Execution option of a connection whose transactions begin with the write lock (BEGIN IMMEDIATE).
+WRITE_LOCK = "causerie_write_lock"
+# Execution option of a session's deferred transaction whose writes are checked (_check_write).
+_CHECKED = "causerie_checked_writes"
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def writing():
+    """Enter where an operation's reads end and its writes begin (usable as a decorator too).
+
+    On SQLite it ends the session's read transaction, if one is open (a commit: loaded objects stay
+    usable, ``expire_on_commit`` is off), and begins the next one with the write lock, which it keeps
+    until the view commits. Nested uses, and every use on PostgreSQL, do nothing.
+    """
+    session = db.session()  # this app context's Session, not the scoped proxy
+    if db.engine.dialect.name == "sqlite" and not _holds_write_lock(session):
+        session.commit()
+        session.connection(execution_options={WRITE_LOCK: True})
+    yield
+
+
+def _holds_write_lock(session: Session) -> bool:
+    if session.get_transaction() is None:
+        return False
+    return bool(session.connection().get_execution_options().get(WRITE_LOCK))
+
+
+def run(statement, params: dict | None = None, *, own_connection: bool = False):
+    """Run a Core statement, with none of the ORM's per-statement bookkeeping (hot paths).
+
+    By default on the session's connection, inside its transaction; returns SQLAlchemy's result.
+    ``own_connection=True``: on a pooled connection of its own, outside the session's transaction,
+    for the hottest read (an anonymous thread page) and for a write that commits at once whatever
+    the request does (a token's last use; on SQLite it takes the write lock). The statement must be
+    built once (compilations are cached per statement object) and select only columns the driver
+    hands back as they are; returns the driver's rows, a list of tuples.
+    """
+    if not own_connection:
+        return db.session.connection().execute(statement, params)
+    dialect = db.engine.dialect
+    sql, names, processors, writes = _compiled(statement, dialect)
+    values = {name: processors[name](value) if name in processors else value
+              for name, value in (params or {}).items()}
+    arguments = tuple(values[name] for name in names) if names is not None else values
+    connection = db.engine.raw_connection()
+    try:
+        if writes and dialect.name == "sqlite":
+            _begin_immediate(connection.dbapi_connection)
+        cursor = connection.cursor()
+        cursor.execute(sql, arguments)
+        rows = cursor.fetchall() if cursor.description else []
+        cursor.close()
+        if writes:
+            connection.commit()
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+    finally:
+        connection.close()  # back to the pool, which rolls back whatever the driver began
+    return rows
+
+
+@lru_cache(maxsize=64)
+def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool]:
+    """The SQL of a statement built once, the order of its parameters when the driver's are
+    positional, its parameters' conversions, and whether it writes."""
+    compiled = statement.compile(dialect=dialect)
+    for column in getattr(statement, "selected_columns", ()):
+        if column.type.result_processor(dialect, None) is not None:
+            raise ValueError(f"{column} needs a conversion: run this statement in the session")
+    processors = {name: processor for name, bind in compiled.binds.items()
+                  if (processor := bind.type.bind_processor(dialect)) is not None}
+    names = tuple(compiled.positiontup) if compiled.positiontup else None
+    return str(compiled), names, processors, bool(compiled.isinsert or compiled.isupdate or compiled.isdelete)
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, _record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy's "begin" hook below emit BEGIN itself.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(conn):
+    if conn.dialect.name != "sqlite":
+        return
+    if conn.get_execution_options().get(WRITE_LOCK):
+        _begin_immediate(conn.connection.dbapi_connection)
+    else:
+        conn.connection.dbapi_connection.execute("BEGIN")
+
+
+def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, trying for the write lock every 0.2 ms for up to the busy timeout.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10 ... ms between tries, so a writer queued behind a
+    short transaction would idle after the lock is free. Other statements keep the busy handler.
+    """
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(WRITE_LOCK_POLL_SECONDS)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+# -- the safety net: a write in a deferred transaction is a forgotten writing() -----------------
+
+@event.listens_for(Session, "after_begin")
+def _check_writes_of(session, _transaction, connection):
+    # Only the app's own operations (requests, CLI commands): tests' fixtures write directly, and
+    # migrations run on a connection of their own.
+    if (connection.dialect.name == "sqlite" and not connection.get_execution_options().get(WRITE_LOCK)
+            and (has_request_context() or click.get_current_context(silent=True) is not None)):
+        connection.execution_options(**{_CHECKED: True})
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _check_write(conn, _cursor, statement, _parameters, context, _executemany):
+    if context is None or not (context.isinsert or context.isupdate or context.isdelete):
+        return
+    if not conn.get_execution_options().get(_CHECKED):
+        return
+    message = f"a write in a transaction that began without SQLite's write lock (use writing()): {statement}"
+    if current_app.config.get("TESTING"):
+        raise RuntimeError(message)
+    log.warning(message)

@@ -1,0 +1,119 @@
+// Who is reading: logging in, registering and logging out inside the frame, single sign-on from
+// the host page, and what changes on the page when the reader changes.
+import { t } from "../i18n.js";
+import { api, explain, whoAmI } from "./api.js";
+import { decorate } from "./comment.js";
+import { makeForm } from "./composer.js";
+import { busy } from "./forms.js";
+import { loadThread } from "./paging.js";
+import { $, $$, focusable, list, state, status } from "./page.js";
+
+export function setUser(user, reload) {
+  state.user = user;
+  const me = $(".cz-me");
+  me.hidden = !user;
+  if (user) $(".cz-me-name").textContent = user.display_name;
+  $(".cz-auth").hidden = Boolean(user) || state.closed;
+  const compose = $(".cz-compose");
+  compose.hidden = !user || state.closed;
+  if (user && !compose.firstChild) compose.appendChild(makeForm("post", null));
+  $$(".c", list).forEach(decorate);
+  if (reload) loadThread(false);
+}
+
+// -- single sign-on ---------------------------------------------------------------------------
+
+function subjectOf(token) {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return String(JSON.parse(atob(payload)).sub);
+  } catch (e) {
+    return null;
+  }
+}
+
+function remembered(value) {
+  // Which host-site user our session was opened for; storage may be blocked in third-party frames.
+  try {
+    if (value === undefined) return localStorage.getItem("causerie-sso");
+    if (value === null) localStorage.removeItem("causerie-sso");
+    else localStorage.setItem("causerie-sso", value);
+  } catch (e) { return null; }
+}
+
+export async function singleSignOn(token) {
+  const sub = subjectOf(token);
+  if (state.user && sub && remembered() === sub) return;
+  try {
+    const data = await api("POST", "/auth/sso", { token });
+    remembered(sub);
+    state.csrf = data.csrf_token;
+    setUser(data.user, true);
+  } catch (err) {
+    status(t("error_sso"));
+  }
+}
+
+// -- the log-in and registration forms ---------------------------------------------------------
+
+function formData(form) {
+  const data = {};
+  $$("input", form).forEach((input) => {
+    if (input.type === "checkbox") data[input.name] = input.checked;
+    else if (input.value.trim() || input.type === "password") {
+      data[input.name] = input.type === "password" ? input.value : input.value.trim();
+    }
+  });
+  return data;
+}
+
+function markFields(form, fields) {
+  $$("input", form).forEach((input) => {
+    if (fields && fields[input.name]) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  });
+}
+
+export function authForm(form, path) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    markFields(form, null);
+    busy(form, async () => {
+      let data;
+      try {
+        data = await api("POST", path, formData(form));
+      } catch (err) {
+        markFields(form, err.error && err.error.fields);
+        if (err.status === 401) err.message = t("error_credentials");
+        if (err.status === 409) err.message = t("error_taken");
+        throw err;
+      }
+      form.reset();
+      state.csrf = data.csrf_token;
+      remembered(null);
+      setUser(data.user, true);
+      focusable($(".cz-compose .cz-text"));
+    });
+  });
+}
+
+export async function logout() {
+  try {
+    await api("POST", "/auth/logout");
+    remembered(null);
+    await whoAmI();
+  } catch (err) {
+    status(explain(err));
+    return;
+  }
+  setUser(null, true);
+  focusable($(".cz-login input"));
+}
+
+export function switchAuth(showRegister) {
+  $(".cz-login").hidden = showRegister;
+  $(".cz-register").hidden = !showRegister;
+  $("[data-act=show-login]").setAttribute("aria-pressed", String(!showRegister));
+  $("[data-act=show-register]").setAttribute("aria-pressed", String(showRegister));
+  focusable($("input", showRegister ? $(".cz-register") : $(".cz-login")));
+}
