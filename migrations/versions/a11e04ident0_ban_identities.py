@@ -8,7 +8,7 @@ Create Date: 2026-12-06 21:45:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-from app.names import skeleton
+from app.accounts.names import skeleton
 
 
 # revision identifiers, used by Alembic.
