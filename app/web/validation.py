@@ -117,9 +117,9 @@ def query_int(name: str, default: int, maximum: int, minimum: int = 0) -> int:
 
 
 def query_id(name: str) -> int | None:
-    """An optional id query parameter; anything but a positive integer id is 422."""
+    """An optional id query parameter; anything but a positive integer id (an empty value too) is 422."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     if not re.fullmatch(ID_PATTERN, raw) or int(raw) > MAX_ID:
         raise validation_error({name: "must be a positive integer id"})
