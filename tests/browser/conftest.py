@@ -307,6 +307,22 @@ def page(new_context):
     return page
 
 
+# The framed thread on a host page.
+FRAME = "#causerie-thread iframe"
+
+
+def thread_frame(page):
+    """The thread's frame once the loader has attached it."""
+    from playwright.sync_api import expect
+    expect(page.locator(FRAME)).to_be_attached()
+    for _ in range(100):
+        frame = next((f for f in page.frames if "/embed/thread" in f.url), None)
+        if frame is not None:
+            return frame
+        time.sleep(0.05)
+    raise AssertionError("no thread frame")
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     path = ROOT / "tests" / "artifacts"

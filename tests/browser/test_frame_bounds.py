@@ -1,11 +1,11 @@
 """A tall comment cannot make the host page tall: code blocks scroll inside a capped height, and
 the loader accepts only sane frame heights from the frame's messages."""
 import re
-import time
 
 from playwright.sync_api import expect
 
-FRAME = "#causerie-thread iframe"
+from tests.browser.conftest import FRAME, thread_frame
+
 # About 2 KB of code: 120 short lines.
 CODE = "```\n" + "\n".join(f"line {n:03d} = {n} * 2" for n in range(120)) + "\n```"
 
@@ -19,16 +19,6 @@ def article_with_code_block(live_server) -> str:
     assert response.status_code == 201, response.text
     assert response.json()["comment"]["status"] == "approved"
     return key
-
-
-def thread_frame(page):
-    expect(page.locator(FRAME)).to_be_attached()
-    for _ in range(100):
-        frame = next((f for f in page.frames if "/embed/thread" in f.url), None)
-        if frame is not None:
-            return frame
-        time.sleep(0.05)
-    raise AssertionError("no thread frame")
 
 
 def iframe_height(page) -> float:

@@ -8,10 +8,9 @@ import jwt
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import HOST_ORIGIN, PASSWORD
+from tests.browser.conftest import FRAME, HOST_ORIGIN, PASSWORD, thread_frame
 
 DEMO_KEY = "thinking-machines-cofondateurs-openai"
-FRAME = "#causerie-thread iframe"
 # Records every dialog function call in the frame it runs in (init scripts run in every frame).
 HOOKS = """
 window.__xss = [];
@@ -30,16 +29,6 @@ def demo(live_server):
 
 def thread(page):
     return page.frame_locator(FRAME)
-
-
-def thread_frame(page):
-    expect(page.locator(FRAME)).to_be_attached()
-    for _ in range(100):
-        frame = next((f for f in page.frames if "/embed/thread" in f.url), None)
-        if frame is not None:
-            return frame
-        time.sleep(0.05)
-    raise AssertionError("no thread frame")
 
 
 def wait_ready(page):
