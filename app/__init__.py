@@ -7,8 +7,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from .config import DEFAULTS
 from . import database  # noqa: F401  (its hooks set up every SQLite connection)
+from .config import DEFAULTS
 from .extensions import db, limiter, login_manager, migrate
 from .web import error_handlers
 

@@ -9,8 +9,8 @@ from ..models import Article, Comment, Flag, Status, User, Vote
 from ..timeutil import isoformat
 from . import identity_bans
 from .roles import ensure_admin_remains
-from .sessions import end_all_sessions
 from .serialize import user_json
+from .sessions import end_all_sessions
 
 
 def export_account(user: User) -> dict:

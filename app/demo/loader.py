@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from ..accounts import registration as accounts_registration
+from ..accounts import registration
 from ..database import writing
 from ..discussion import posting, reactions
 from ..discussion.posting import Limits
@@ -53,11 +53,11 @@ THREAD = (
 
 def _user(username: str, password: str, role: Role, display_name: str) -> tuple[User, bool]:
     """The account ``username``, created when missing (an existing one is left exactly as it is)."""
-    existing = db.session.scalar(select(User).where(User.username_key == accounts_registration.username_key(username)))
+    existing = db.session.scalar(select(User).where(User.username_key == registration.username_key(username)))
     if existing is not None:
         return existing, False
     # ".example" (RFC 2606): never delivered, yet accepted by the e-mail check registration makes.
-    user = accounts_registration.register(username, f"{username}@demo.causerie.example", password, display_name,
+    user = registration.register(username, f"{username}@demo.causerie.example", password, display_name,
                              current_app.config["PASSWORD_HASH_METHOD"], role=role)
     return user, True
 

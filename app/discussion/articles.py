@@ -8,8 +8,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import pagination
-from ..errors import not_found, validation_error
 from ..database import run, writing
+from ..errors import not_found, validation_error
 from ..extensions import db
 from ..models import Article, ArticleModeration, ArticleStatus
 from .lifecycle import thread_changed

@@ -8,7 +8,6 @@ from ..errors import validation_error
 from ..extensions import db
 from ..models import ModerationSettings, Premoderation, values
 
-
 SETTING_FIELDS = ("premoderation", "trusted_after", "max_links", "banned_words", "suspect_words",
                   "flag_threshold", "edit_window_minutes")
 

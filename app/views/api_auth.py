@@ -5,9 +5,8 @@ from flask import Blueprint, current_app, jsonify, session
 from flask_login import login_user, logout_user
 from pydantic import Field, StringConstraints
 
-from ..accounts import passwords, privacy, registration, roles, sessions
+from ..accounts import passwords, privacy, registration, roles, sessions, tokens
 from ..accounts import sso as accounts_sso
-from ..accounts import tokens as accounts_tokens
 from ..accounts.serialize import token_json, user_json
 from ..errors import forbidden, unauthorized, validation_error
 from ..extensions import db, limiter
@@ -42,7 +41,7 @@ class Login(Strict):
 
 class TokenRequest(Strict):
     name: Annotated[Line, StringConstraints(min_length=1, max_length=100)]
-    expires_in_days: Annotated[int, Field(ge=1, le=accounts_tokens.MAX_TOKEN_DAYS)] | None = None
+    expires_in_days: Annotated[int, Field(ge=1, le=tokens.MAX_TOKEN_DAYS)] | None = None
 
 
 class SsoRequest(Strict):
@@ -106,7 +105,7 @@ def logout():
 @bp.post("/auth/logout-everywhere")
 def logout_everywhere():
     user = require_user()  # banned accounts too: ending their own access is always allowed
-    accounts_tokens.end_all_access(user)
+    tokens.end_all_access(user)
     logout_user()
     session.clear()
     db.session.commit()
@@ -127,7 +126,7 @@ def create_token():
     if by_bearer_token():  # else a stolen token could mint successors that outlive its revocation
         raise forbidden("API tokens are created from a logged-in session, not with a token.")
     data = body(TokenRequest)
-    token, raw = accounts_tokens.create_token(user, data.name, data.expires_in_days)
+    token, raw = tokens.create_token(user, data.name, data.expires_in_days)
     db.session.commit()
     return jsonify(id=token.id, name=token.name, token=raw, created_at=isoformat(token.created_at),
                    expires_at=isoformat(token.expires_at)), 201
@@ -136,13 +135,13 @@ def create_token():
 @bp.get("/auth/tokens")
 def list_tokens():
     user = require_user()
-    return jsonify(tokens=[token_json(token) for token in accounts_tokens.list_tokens(user)])
+    return jsonify(tokens=[token_json(token) for token in tokens.list_tokens(user)])
 
 
 @bp.delete("/auth/tokens/<id:token_id>")
 def revoke_token(token_id: int):
     user = require_user()
-    accounts_tokens.revoke_token(user, token_id)
+    tokens.revoke_token(user, token_id)
     db.session.commit()
     return "", 204
 

@@ -4,9 +4,7 @@ from typing import Annotated, Literal
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field, StringConstraints
 
-from ..discussion import articles, page_cache, reactions, threads
-from ..discussion import editing as discussion_editing
-from ..discussion import posting as discussion_posting
+from ..discussion import articles, editing, page_cache, posting, reactions, threads
 from ..discussion.posting import Limits
 from ..extensions import db
 from ..models import FlagReason, values
@@ -93,10 +91,10 @@ def create(key: str):
     data = body(NewComment)
     article = articles.find_or_new_article(
         key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], host_origins())
-    draft = discussion_posting.check_post(article, author, data.body, _limits(), parent_id=data.parent_id)
+    draft = posting.check_post(article, author, data.body, _limits(), parent_id=data.parent_id)
     if article.id is None:  # only an article actually created is counted
         spend_per_ip("RATELIMIT_ARTICLE_CREATE")
-    comment = discussion_posting.save_post(article, author, draft)
+    comment = posting.save_post(article, author, draft)
     db.session.commit()
     # The author learns the rules' verdict, "rejected" included.
     return jsonify(comment=threads.comment_json(comment, author, article.key, reveal=True)), 201
@@ -108,7 +106,7 @@ def create(key: str):
 def edit(comment_id: int):
     editor = require_active_user()
     data = body(CommentEdit)
-    discussion_editing.edit_comment(comment_id, editor, data.body, _limits())
+    editing.edit_comment(comment_id, editor, data.body, _limits())
     db.session.commit()
     return jsonify(threads.comment_detail(comment_id, editor, for_author=True))
 
@@ -116,7 +114,7 @@ def edit(comment_id: int):
 @bp.delete("/comments/<id:comment_id>")
 def delete(comment_id: int):
     actor = require_active_user()
-    discussion_editing.delete_comment(comment_id, actor)
+    editing.delete_comment(comment_id, actor)
     db.session.commit()
     return "", 204
 

@@ -12,9 +12,7 @@ from ..accounts.serialize import user_json
 from ..discussion import articles, threads
 from ..extensions import db
 from ..models import Premoderation, values
-from ..moderation import bans as moderation_bans
-from ..moderation import decisions as moderation_decisions
-from ..moderation import queues, rules
+from ..moderation import bans, decisions, queues, rules
 from ..moderation import settings as moderation_settings
 from ..web.caller import require_admin, require_moderator
 from ..web.validation import Id, Line, Strict, body, query_choice, query_id, query_int
@@ -27,7 +25,7 @@ MAX_BAN_DAYS = 36500
 MAX_WORDS = 1000
 MAX_WORD_LENGTH = 100
 
-Action = Literal[moderation_decisions.ACTIONS]  # type: ignore[valid-type]
+Action = Literal[decisions.ACTIONS]  # type: ignore[valid-type]
 Reason = Annotated[Line, StringConstraints(max_length=500)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Word = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_WORD_LENGTH)]
@@ -40,7 +38,7 @@ class Decision(Strict):
 
 
 class BulkDecision(Strict):
-    ids: Annotated[list[Id], Field(min_length=1, max_length=moderation_decisions.MAX_BULK)]
+    ids: Annotated[list[Id], Field(min_length=1, max_length=decisions.MAX_BULK)]
     action: Action
     reason: Reason | None = None
 
@@ -87,8 +85,8 @@ def queue():
 def decide(comment_id: int):
     moderator = require_moderator()
     data = body(Decision)
-    comment = moderation_decisions.find_for_decision(comment_id)
-    moderation_decisions.decide(comment, data.action, moderator, data.reason)
+    comment = decisions.find_for_decision(comment_id)
+    decisions.decide(comment, data.action, moderator, data.reason)
     db.session.commit()
     return jsonify(threads.comment_detail(comment_id, moderator))
 
@@ -97,7 +95,7 @@ def decide(comment_id: int):
 def bulk():
     moderator = require_moderator()
     data = body(BulkDecision)
-    updated = moderation_decisions.bulk_decide(data.ids, data.action, moderator, data.reason)
+    updated = decisions.bulk_decide(data.ids, data.action, moderator, data.reason)
     db.session.commit()
     return jsonify(updated=updated)
 
@@ -116,7 +114,7 @@ def log():
 def ban(user_id: int):
     moderator = require_moderator()
     data = body(Ban)
-    user = moderation_bans.ban_user(user_id, moderator, data.days, data.reason, data.purge)
+    user = bans.ban_user(user_id, moderator, data.days, data.reason, data.purge)
     db.session.commit()
     return jsonify(user=user_json(user, moderator))
 
@@ -124,7 +122,7 @@ def ban(user_id: int):
 @bp.delete("/moderation/users/<id:user_id>/ban")
 def unban(user_id: int):
     moderator = require_moderator()
-    moderation_bans.unban_user(user_id, moderator)
+    bans.unban_user(user_id, moderator)
     db.session.commit()
     return "", 204
 

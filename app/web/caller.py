@@ -7,8 +7,7 @@ from flask import current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from ..accounts import sessions as accounts_sessions
-from ..accounts import tokens as accounts_tokens
+from ..accounts import sessions, tokens
 from ..accounts.standing import refuse_banned
 from ..errors import ApiError, forbidden, unauthorized
 from ..extensions import login_manager
@@ -40,7 +39,7 @@ def _bearer() -> str | None:
 def _load_from_session(key: str) -> User | None:
     if "Authorization" in request.headers:
         return None  # a bearer token, when sent, decides alone
-    return accounts_sessions.load_session_user(key)
+    return sessions.load_session_user(key)
 
 
 @login_manager.request_loader
@@ -48,10 +47,10 @@ def _load_from_bearer(_request) -> User | None:
     raw = _bearer()
     if raw is None:
         return None
-    found = accounts_tokens.find_token(raw)
+    found = tokens.find_token(raw)
     if found is None:
         raise unauthorized("The bearer token is invalid, expired or revoked.")
-    accounts_tokens.record_token_use(found.id, found.last_used_at)
+    tokens.record_token_use(found.id, found.last_used_at)
     return found.User
 
 
@@ -165,7 +164,7 @@ class CookieSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app) -> None:
     app.session_interface = CookieSessionInterface()
-    login_manager.session_protection = None  # sessions are server-side rows; see accounts_sessions.start_session
+    login_manager.session_protection = None  # sessions are server-side rows; see sessions.start_session
     app.before_request(_authenticate)
     app.before_request(check_csrf)
     app.before_request(refuse_banned_writes)
