@@ -12,7 +12,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from app.discussion.lifecycle import change_status
 from app.extensions import db
-from app.models import ApiToken, Article, Comment, Flag, ModerationEvent, User, Vote
+from app.models import ApiToken, Article, Comment, Flag, ModerationEvent, ModerationSettings, User, Vote
 
 EVIL = "https://evil.example"
 
@@ -97,9 +97,13 @@ def snapshot(app) -> dict:
     with app.app_context():
         return {
             "comments": rows(Comment.id, Comment.article_id, Comment.parent_id, Comment.author_id, Comment.body,
-                             Comment.status, Comment.edited_at, Comment.score, Comment.pinned, Comment.created_at),
-            "users": rows(User.id, User.username, User.email, User.role, User.banned_until, User.display_name),
-            "articles": rows(Article.key, Article.title, Article.status, Article.moderation, Article.comment_count),
+                             Comment.status, Comment.edited_at, Comment.score, Comment.pinned, Comment.created_at,
+                             Comment.open_flags),
+            "users": rows(User.id, User.username, User.email, User.role, User.banned_until, User.ban_reason,
+                          User.display_name),
+            "articles": rows(Article.key, Article.title, Article.url, Article.status, Article.moderation,
+                             Article.comment_count),
+            "settings": rows(ModerationSettings.id, ModerationSettings.premoderation, ModerationSettings.flag_threshold),
             "votes": rows(Vote.comment_id, Vote.user_id, Vote.value),
             "flags": rows(Flag.comment_id, Flag.user_id, Flag.reason),
             "events": rows(ModerationEvent.id),

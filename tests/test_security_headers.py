@@ -4,22 +4,14 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 import pytest
-from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from app import create_app
 
 from .conftest import ALLOWED_ORIGIN, PASSWORD
+from .factories import has_route
 
 EVIL = "https://evil.example"
 STRICT_REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
-
-
-def has_route(app, path: str, method: str = "GET") -> bool:
-    try:
-        app.url_map.bind("localhost").match(path, method=method)
-    except (NotFound, MethodNotAllowed):
-        return False
-    return True
 
 
 def csp(response) -> dict[str, list[str]]:

@@ -4,59 +4,21 @@ there is always an admin left."""
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
     FOREVER,
-    ApiToken,
-    Article,
     Comment,
-    Flag,
-    ModerationEvent,
-    ModerationSettings,
     User,
-    Vote,
 )
 
-from .factories import new_comment
+from .factories import assert_error, has_route, new_comment, snapshot
 
 API = "/api/v1"
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-def snapshot(app) -> dict:
-    """Everything a write could change, read straight from the database."""
-    with app.app_context():
-        rows = lambda *columns: sorted(tuple(r) for r in db.session.execute(select(*columns)).all())  # noqa: E731
-        return {
-            "comments": rows(Comment.id, Comment.status, Comment.pinned, Comment.body, Comment.score,
-                             Comment.open_flags),
-            "users": rows(User.id, User.role, User.banned_until, User.ban_reason),
-            "articles": rows(Article.key, Article.status, Article.title, Article.url, Article.moderation),
-            "events": db.session.scalar(select(func.count()).select_from(ModerationEvent)),
-            "settings": rows(ModerationSettings.id, ModerationSettings.premoderation,
-                             ModerationSettings.flag_threshold),
-            "votes": rows(Vote.comment_id, Vote.user_id, Vote.value),
-            "flags": rows(Flag.comment_id, Flag.user_id),
-            "tokens": db.session.scalar(select(func.count()).select_from(ApiToken)),
-        }
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    assert response.get_json()["error"]["code"] == code
-
-
-def has_route(app, path, method):
-    from werkzeug.exceptions import MethodNotAllowed, NotFound
-    try:
-        app.url_map.bind("localhost").match(path, method=method)
-    except (NotFound, MethodNotAllowed):
-        return False
-    return True
-
 
 def ban_in_db(app, user):
     """Nobody outranks an admin, so an admin's ban can only be written in the database."""
