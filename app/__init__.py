@@ -10,6 +10,7 @@ from flask import Flask
 from . import database  # noqa: F401  (its hooks set up every SQLite connection)
 from .config import DEFAULTS
 from .extensions import db, limiter, login_manager, migrate
+from .notifications import models as _notification_tables  # noqa: F401  (known to Alembic and the ORM)
 from .web import error_handlers
 
 

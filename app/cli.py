@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask --app app users create``, ``rerender``, ``demo``."""
+"""Command-line tools: ``flask --app app users create``, ``rerender``, ``demo``, ``worker``."""
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
@@ -83,3 +83,19 @@ def register_commands(app) -> None:
     app.cli.add_command(rerender)
     from .demo.loader import demo
     app.cli.add_command(demo)
+    app.cli.add_command(worker)
+
+
+@click.command("worker")
+@click.option("--drain", is_flag=True, help="Stop once nothing is due instead of waiting for more.")
+@with_appcontext
+def worker(drain):
+    """Deliver the outbox (mail and webhooks) until stopped (SIGTERM, Ctrl-C)."""
+    import logging
+
+    from .notifications.worker import Worker, run_worker
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if drain:
+        Worker(current_app._get_current_object()).drain()
+    else:
+        run_worker()

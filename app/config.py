@@ -72,4 +72,30 @@ DEFAULTS = {
     "FLAGS_NEED_HISTORY": True,
     # History: the account is at least this many hours old (rules.counted_flaggers).
     "FLAG_HISTORY_HOURS": 24,
+    # Mail (notifications/mail.py). No MAIL_SERVER: the worker prints every message to its console.
+    "MAIL_SERVER": "",
+    "MAIL_PORT": 587,
+    "MAIL_USE_TLS": True,  # STARTTLS after connecting
+    "MAIL_USE_SSL": False,  # TLS from the first byte (port 465)
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    # The From of every message; empty: "Causerie <noreply@HOST>" with PUBLIC_URL's host.
+    "MAIL_FROM": "",
+    # Seconds the worker waits for the SMTP server, and for a webhook endpoint, per message.
+    "MAIL_TIMEOUT": 10,
+    "WEBHOOK_TIMEOUT": 10,
+    # Unverified readers may not post at all (403 email_unverified); otherwise they count as new users.
+    "REQUIRE_VERIFIED_EMAIL": False,
+    # Notification messages a user gets in any hour at most; the rest wait for the next digest.
+    "NOTIFY_MAX_PER_HOUR": 10,
+    # The hour (UTC) daily digests go out.
+    "DIGEST_HOUR": 7,
+    # Let webhooks call loopback, private and link-local addresses (a test or an intranet).
+    "WEBHOOK_ALLOW_PRIVATE": False,
+    # The worker: messages claimed at a time, and how long it sleeps when there is nothing to do.
+    "WORKER_BATCH": 100,
+    "WORKER_IDLE_SECONDS": 1.0,
+    # Account e-mails asked for, per IP address (forgot password) and per user (resend verification).
+    "RATELIMIT_PASSWORD_FORGOT": "5 per minute;50 per day",
+    "RATELIMIT_EMAIL_RESEND": "3 per 10 minutes;20 per day",
 }

@@ -110,6 +110,10 @@ class User(UserMixin, db.Model):
     # What the names look like (names.skeleton), kept in step by _keep_skeletons: finds look-alikes.
     name_skeleton: Mapped[str | None] = mapped_column(String(255), index=True)
     display_skeleton: Mapped[str | None] = mapped_column(String(255), index=True)
+    # The language of the messages sent to this user (en or fr).
+    language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
+    # When the current e-mail address was confirmed through its link; NULL: not (yet) verified.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # The login-session key this user object was loaded through: set on the
     # instance by accounts.start_session / load_session_user, never stored.
@@ -129,6 +133,10 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def is_banned(self, now: datetime | None = None) -> bool:
         return self.banned_until is not None and self.banned_until > (now or utcnow())
@@ -339,3 +347,12 @@ class ModerationSettings(db.Model):
     suspect_words: Mapped[list | None] = mapped_column(JSON)
     flag_threshold: Mapped[int | None] = mapped_column()
     edit_window_minutes: Mapped[int | None] = mapped_column()
+
+
+class UsedToken(db.Model):
+    """A single-use link already used (a password reset, a moderator's action): its nonce, until it expires."""
+
+    __tablename__ = "used_tokens"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -279,3 +279,25 @@ def redis_key_prefix(redis_client):
     keys = list(redis_client.scan_iter(match=f"*{prefix}*", count=500))
     if keys:
         redis_client.delete(*keys)
+
+
+# -- mail and the worker ----------------------------------------------------------
+
+@pytest.fixture
+def mail_sink(config):
+    """A real SMTP server (aiosmtpd) that this test's app sends its mail to."""
+    from .mailsink import MailSink
+    with MailSink() as sink:
+        config.update(sink.config())
+        config.setdefault("PUBLIC_URL", "http://comments.test")
+        yield sink
+
+
+@pytest.fixture
+def deliver(app):
+    """``deliver()``: run the worker until nothing is due (fan out events, send mail and webhooks)."""
+    from app.notifications.worker import Worker
+
+    def deliver() -> int:
+        return Worker(app, name="test-worker").drain()
+    return deliver

@@ -6,13 +6,15 @@ Every write that changes what a thread shows calls ``thread_changed``: it bumps 
 Every change of ``Comment.status`` goes through ``change_status`` so that
 ``Article.comment_count`` stays exact: it is moved in SQL, never read and
 written back, so concurrent requests cannot lose an update. It is also where a
-deleted comment loses its text (body and body_html become empty), whoever deletes it.
+deleted comment loses its text (body and body_html become empty), whoever deletes it, and where
+the change is recorded as an event (``notifications.events``) for webhooks and notifications.
 """
 from sqlalchemy import bindparam, update
 
 from ..database import run
 from ..extensions import db
 from ..models import Article, Comment, Status
+from ..notifications import events
 from ..timeutil import utcnow
 
 # Run as Core, unseen by the session: thread_changed expires the two columns on a loaded Article
@@ -44,5 +46,6 @@ def change_status(comment: Comment, new_status: Status | str) -> str:
     was_counted = old == Status.APPROVED
     is_counted = new_status == Status.APPROVED
     thread_changed(comment.article_id, comments=int(is_counted) - int(was_counted))
+    events.record_status_change(comment.id, comment.author_id, new_status)
     db.session.flush()
     return old

@@ -14,6 +14,7 @@ from ..errors import ApiError, conflict, not_found, validation_error
 from ..extensions import db
 from ..models import Article, ArticleStatus, Comment, Status, User
 from ..moderation import audit, rules, settings
+from ..notifications import events
 from ..text import clean_multiline
 from ..timeutil import utcnow
 from . import articles
@@ -118,6 +119,7 @@ def _store(article: Article, author: User, draft: Draft) -> Comment:
     make_transient_to_detached(comment)
     db.session.add(comment)
     thread_changed(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
+    events.record(events.COMMENT_CREATED, comment_id=comment.id, user_id=author.id)
     if outcome.action:
         audit.record_event(outcome.action, actor=None, comment=comment, user_id=author.id,
                                 from_status=None, to_status=outcome.status,

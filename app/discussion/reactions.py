@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Comment, Flag, Status, User, Vote
 from ..moderation import decisions, rules
 from ..moderation import settings as moderation_settings
+from ..notifications import events
 from .lifecycle import thread_changed
 from .threads import find_visible
 
@@ -70,6 +71,8 @@ def flag(comment_id: int, reporter: User, reason: str, note: str | None) -> Flag
         raise conflict("You have already flagged this comment.") from None
     db.session.execute(update(Comment).where(Comment.id == comment.id)
                        .values(open_flags=Comment.open_flags + 1))
+    events.record(events.COMMENT_FLAGGED, comment_id=comment.id, user_id=comment.author_id,
+                  actor_id=reporter.id)
     db.session.refresh(comment)
     settings = moderation_settings.effective_settings()
     if comment.status == Status.APPROVED and rules.reached_flag_threshold(comment, settings):

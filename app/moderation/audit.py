@@ -3,6 +3,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Comment, ModerationEvent, User
+from ..notifications import events
 
 
 def record_event(action: str, *, actor: User | None, comment: Comment | None = None,
@@ -23,6 +24,8 @@ def record_event(action: str, *, actor: User | None, comment: Comment | None = N
         previous_body=previous_body,
     )
     db.session.add(event)  # flushed with the decision it records
+    if action == "ban":  # a moderator's or a ban carried over to a new account (identity_bans)
+        events.record(events.USER_BANNED, user_id=affected, actor_id=event.actor_id)
     return event
 
 

@@ -29,14 +29,19 @@ def register_blueprints(app) -> None:
     app.url_map.converters["id"] = IdConverter
 
     from . import (
+        account_pages,
         api_articles,
         api_auth,
         api_comments,
         api_moderation,
+        api_notifications,
+        api_webhooks,
         dashboard,
         demo_pages,
         health,
+        notification_pages,
         widget,
     )
-    for module in (api_auth, api_articles, api_comments, api_moderation, health, widget, demo_pages, dashboard):
+    for module in (api_auth, api_articles, api_comments, api_moderation, api_notifications, api_webhooks,
+                   health, widget, demo_pages, dashboard, account_pages, notification_pages):
         app.register_blueprint(module.bp)

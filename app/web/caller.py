@@ -69,6 +69,21 @@ def _same_or_allowed_origin(origin: str) -> bool:
     return origin == own or origin in allowed_origins()
 
 
+# Endpoints of HTML forms authorized by the signed token they carry (a mailed link's), never by the
+# session cookie: they need no X-CSRF-Token and stay open to banned readers (unsubscribing, a reset).
+TOKEN_FORMS: set[str] = set()
+
+
+def token_form(view):
+    """Mark a view as a form authorized by its link's token alone (see TOKEN_FORMS)."""
+    TOKEN_FORMS.add(f"{view.__module__.rpartition('.')[2]}.{view.__name__}")
+    return view
+
+
+def _is_token_form() -> bool:
+    return request.endpoint in TOKEN_FORMS
+
+
 def check_csrf() -> None:
     """Cookie-authenticated writes need the session's X-CSRF-Token and a trusted Origin."""
     if request.method not in UNSAFE_METHODS or "Authorization" in request.headers:
@@ -81,7 +96,7 @@ def check_csrf() -> None:
     # (a cross-site login would sign the victim into the attacker's account).
     if origin is not None and not _same_or_allowed_origin(origin):
         raise ApiError(403, "csrf_failed", "This request comes from an origin that is not allowed.")
-    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies or _is_token_form():
         return
     expected = session.get("csrf_token")
     sent = request.headers.get("X-CSRF-Token", "")
@@ -146,7 +161,7 @@ def refuse_banned_writes() -> None:
     """Every write of a banned caller is 403 banned, whatever its route forgets to check."""
     if request.method not in UNSAFE_METHODS or request.url_rule is None or not _has_credentials():
         return
-    if (request.method, request.url_rule.rule) in ALLOWED_WHILE_BANNED:
+    if (request.method, request.url_rule.rule) in ALLOWED_WHILE_BANNED or _is_token_form():
         return
     user = caller()
     if user is not None:
