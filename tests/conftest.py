@@ -84,7 +84,9 @@ def config(migrated, tmp_path):
 
 
 @pytest.fixture
-def app(config):
+def app(config, request):
+    if "mail_sink" in request.fixturenames:
+        request.getfixturevalue("mail_sink")  # its settings first, whatever the order of the arguments
     app = create_app(config)
     yield app
     with app.app_context():

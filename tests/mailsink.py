@@ -58,7 +58,7 @@ class MailSink:
         self.handler = Handler()
         self.port = _free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                     server_kwargs={"data_size_limit": 10 * 1024 * 1024})
+                                     data_size_limit=10 * 1024 * 1024)
 
     def __enter__(self):
         self.controller.start()
