@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 from app import create_app
 from app.extensions import db
 from app.models import Article, Role, User
+from app.timeutil import utcnow
 
 from .factories import World, new_comment, set_status
 
@@ -124,6 +125,8 @@ def make_user(app, password_hash):
                         email=email or f"{username}@example.org",
                         email_key=(email or f"{username}@example.org").lower(),
                         display_name=fields.pop("display_name", username.title()),
+                        # Verified unless a test says otherwise (email_verified_at=None).
+                        email_verified_at=fields.pop("email_verified_at", utcnow()),
                         password_hash=password_hash, role=role, **fields)
             db.session.add(user)
             db.session.commit()
