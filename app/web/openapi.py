@@ -55,6 +55,8 @@ SCHEMAS = {
             "display_name": {"type": "string"},
             "role": {"enum": list(values(Role))}, "created_at": TIME,
             "email": {"type": ["string", "null"]},
+            "email_verified": {"type": "boolean"},
+            "language": {"enum": ["en", "fr"]},
             "banned_until": {"type": ["string", "null"]},
         },
     },
@@ -179,7 +181,8 @@ def _paths() -> dict:
             {"username": {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{3,32}$"},
              "email": {"type": "string", "format": "email", "maxLength": 254},
              "password": {"type": "string", "minLength": 10, "maxLength": 1024},
-             "display_name": {"type": "string", "minLength": 1, "maxLength": 64}},
+             "display_name": {"type": "string", "minLength": 1, "maxLength": 64},
+             "language": {"enum": ["en", "fr"]}},
             ["username", "email", "password"]))},
         "/auth/login": {"post": op("Log in", 200, ref("Session"), obj(
             {"login": REQUIRED_STR, "password": REQUIRED_STR, "remember": {"type": "boolean"}}, ["login", "password"]))},
@@ -287,6 +290,15 @@ def _paths() -> dict:
     }
 
 
+def _merged(*groups: dict) -> dict:
+    """The paths of every group, the operations of a path that several list put together."""
+    merged: dict = {}
+    for group in groups:
+        for path, operations in group.items():
+            merged[path] = merged.get(path, {}) | operations
+    return merged
+
+
 @cache
 def openapi_document() -> dict:
     return {
@@ -294,7 +306,7 @@ def openapi_document() -> dict:
         "info": {"title": "Causerie", "version": "1.0.0",
                  "description": "Threaded comments, moderation and an embeddable discussion."},
         "servers": [{"url": "/api/v1"}],
-        "paths": _paths() | openapi_mail.paths(),
+        "paths": _merged(_paths(), openapi_mail.paths()),
         "components": {
             "schemas": SCHEMAS | openapi_mail.SCHEMAS,
             "securitySchemes": {
