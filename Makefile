@@ -15,13 +15,18 @@ INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.dev-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev run test bench serve chromium migrate clean
+.PHONY: help venv dev run worker test bench bench-outbox serve chromium migrate clean
 
 help:
-	@echo "make run     install, migrate, load the demo and serve on http://$(HOST):$(PORT)"
+	@echo "make run     install, migrate, load the demo and serve on http://$(HOST):$(PORT), with the worker"
+	@echo "             beside it (no MAIL_SERVER: it prints every e-mail, links included, here)"
+	@echo "make worker  only the worker: delivers e-mail and webhooks (flask --app app worker)"
 	@echo "make test    install dev dependencies and run the whole suite (PYTEST_ARGS=... to pass options)"
-	@echo "make bench   seed threads of 10..10,000 comments and load-test them under gunicorn"
-	@echo "make serve   production server: gunicorn with gunicorn.conf.py (CAUSERIE_BIND, WEB_CONCURRENCY)"
+	@echo "make bench   seed threads of 10..10,000 comments and load-test them under gunicorn, then"
+	@echo "             the worker's throughput, memory and cost to posting (make bench-outbox alone)"
+	@echo "make serve   production server: gunicorn with gunicorn.conf.py (CAUSERIE_BIND, WEB_CONCURRENCY);"
+	@echo "             run 'flask --app app worker' beside it (same DATABASE_URL, SECRET_KEY, PUBLIC_URL,"
+	@echo "             MAIL_*), e.g. as a systemd unit: see docs/worker.md"
 	@echo "make clean   remove the virtualenv and caches (keeps instance/: your database and secret key)"
 
 venv: $(INSTALLED)
@@ -54,9 +59,18 @@ migrate: venv
 	$(FLASK) db upgrade
 
 # The demo command arrives with the widget; until then run skips it quietly.
+# The worker runs in the background while the development server runs; the trap stops it when the
+# server stops (Ctrl-C stops both).
 run: migrate
 	@if $(FLASK) demo --help >/dev/null 2>&1; then $(FLASK) demo --url http://$(HOST):$(PORT)/; else echo "(no demo command yet: skipping the demo data)"; fi
-	PUBLIC_URL=$${PUBLIC_URL:-http://$(HOST):$(PORT)} $(FLASK) run --host $(HOST) --port $(PORT)
+	@export PUBLIC_URL=$${PUBLIC_URL:-http://$(HOST):$(PORT)}; \
+	$(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	echo "worker started (pid $$worker); serving on http://$(HOST):$(PORT)"; \
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+worker: migrate
+	PUBLIC_URL=$${PUBLIC_URL:-http://$(HOST):$(PORT)} $(FLASK) worker
 
 # The browser tests drive Debian's chromium; a downloaded browser (playwright install) is never used.
 chromium:
@@ -77,6 +91,10 @@ test: dev chromium
 bench: dev
 	$(BIN)/python scripts/bench.py
 	@if [ -f scripts/bench_render.py ]; then $(BIN)/python scripts/bench_render.py; fi
+	$(BIN)/python scripts/bench_outbox.py
+
+bench-outbox: dev
+	$(BIN)/python scripts/bench_outbox.py
 
 serve: migrate
 	$(BIN)/gunicorn -c gunicorn.conf.py "app:create_app()"

@@ -11,6 +11,7 @@ from . import database  # noqa: F401  (its hooks set up every SQLite connection)
 from .config import DEFAULTS
 from .extensions import db, limiter, login_manager, migrate
 from .notifications import models as _notification_tables  # noqa: F401  (known to Alembic and the ORM)
+from .portability import models as _import_tables  # noqa: F401  (known to Alembic and the ORM)
 from .web import error_handlers
 
 
@@ -90,6 +91,8 @@ def _parse_env(raw: str, default):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(default, int):
         return int(raw)
+    if isinstance(default, float):
+        return float(raw)
     return raw
 
 

@@ -114,6 +114,8 @@ class User(UserMixin, db.Model):
     language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
     # When the current e-mail address was confirmed through its link; NULL: not (yet) verified.
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The import that created this account (portability); such an account has no password and cannot log in.
+    imported_from: Mapped[str | None] = mapped_column(String(64))
 
     # The login-session key this user object was loaded through: set on the
     # instance by accounts.start_session / load_session_user, never stored.

@@ -12,7 +12,16 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from app.discussion.lifecycle import change_status
 from app.extensions import db
-from app.models import ApiToken, Article, Comment, Flag, ModerationEvent, ModerationSettings, User, Vote
+from app.models import (
+    ApiToken,
+    Article,
+    Comment,
+    Flag,
+    ModerationEvent,
+    ModerationSettings,
+    User,
+    Vote,
+)
 
 EVIL = "https://evil.example"
 
@@ -138,3 +147,32 @@ class World(SimpleNamespace):
     @cached_property
     def anonymous(self):
         return self.app.test_client()
+
+
+def seed_thread(app, key: str, size: int, first_id: int, url: str | None = None) -> None:
+    """Insert ``size`` approved comments on a new article in bulk (a third top-level, the rest replies at
+    varied depths), with ids from ``first_id``, by the first user."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from app.models import Article, Comment, User
+    from app.timeutil import utcnow
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id))
+        article = Article(key=key, title=key, url=url or f"https://news.example/{key}", comment_count=size)
+        db.session.add(article)
+        db.session.flush()
+        rows, now = [], utcnow()
+        for i in range(size):
+            parent = rows[(i * 7) % len(rows)] if rows and i % 3 else None
+            rows.append({
+                "id": first_id + i, "article_id": article.id, "author_id": user_id,
+                "body": f"c{i}", "body_html": f"<p>c{i}</p>", "status": "approved",
+                "parent_id": parent["id"] if parent else None,
+                "root_id": (parent["root_id"] or parent["id"]) if parent else None,
+                "depth": parent["depth"] + 1 if parent else 0,
+                "created_at": now + timedelta(microseconds=i), "decided_at": now,
+            })
+        db.session.execute(insert(Comment), rows)
+        db.session.commit()

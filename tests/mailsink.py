@@ -3,10 +3,9 @@ message it is handed, parsed, and helpers to read them."""
 import email
 import email.policy
 import re
+import socket
 import threading
 from dataclasses import dataclass, field
-
-import socket
 
 from aiosmtpd.controller import Controller
 

@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Article, Comment, Vote
+from app.models import Comment, Vote
 
 from .conftest import ALLOWED_ORIGIN
-from .factories import assert_error, post_comment, snapshot
+from .factories import assert_error, post_comment, seed_thread, snapshot
 
 
 def _age_comments(app, by):
@@ -356,35 +356,9 @@ def _count_queries(app, path):
     return len(statements)
 
 
-def _seed_thread(app, key, size, first_id):
-    """Insert ``size`` comments (a third top-level, the rest replies at varied depths) in bulk."""
-    from sqlalchemy import insert
-
-    from app.models import User
-    from app.timeutil import utcnow
-    with app.app_context():
-        user_id = db.session.scalar(select(User.id))
-        article = Article(key=key, title=key, url=f"{ALLOWED_ORIGIN}/{key}", comment_count=size)
-        db.session.add(article)
-        db.session.flush()
-        rows, now = [], utcnow()
-        for i in range(size):
-            parent = rows[(i * 7) % len(rows)] if rows and i % 3 else None
-            rows.append({
-                "id": first_id + i, "article_id": article.id, "author_id": user_id,
-                "body": f"c{i}", "body_html": f"<p>c{i}</p>", "status": "approved",
-                "parent_id": parent["id"] if parent else None,
-                "root_id": (parent["root_id"] or parent["id"]) if parent else None,
-                "depth": parent["depth"] + 1 if parent else 0,
-                "created_at": now + timedelta(microseconds=i), "decided_at": now,
-            })
-        db.session.execute(insert(Comment), rows)
-        db.session.commit()
-
-
 def test_reading_a_thread_costs_a_constant_number_of_queries(app, alice):
-    _seed_thread(app, "small", 10, first_id=1_000_000)
-    _seed_thread(app, "large", 10_000, first_id=2_000_000)
+    seed_thread(app, "small", 10, first_id=1_000_000)
+    seed_thread(app, "large", 10_000, first_id=2_000_000)
     small = _count_queries(app, "/api/v1/articles/small/comments?limit=20&replies=5")
     large = _count_queries(app, "/api/v1/articles/large/comments?limit=20&replies=5")
     assert small == large
@@ -414,7 +388,7 @@ def _post_statements(app, api, key, **fields):
 def test_posting_costs_a_fixed_number_of_statements(app, login, alice, make_article):
     """Posting is cheap whatever the thread: no statement per ancestor, reply or comment."""
     make_article(key="empty")
-    _seed_thread(app, "large", 2_000, first_id=3_000_000)
+    seed_thread(app, "large", 2_000, first_id=3_000_000)
     api = login(alice)
     deep = None
     for level in range(8):  # a reply eight levels down

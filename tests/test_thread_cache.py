@@ -58,3 +58,14 @@ def test_many_different_pages_of_a_thread_keep_a_worker_within_its_budget(app, c
         assert 0 < cache.size_bytes <= 20_000 and len(cache) > 1
         db.engine.dispose()
     assert served > 10 * 20_000
+
+
+def test_a_new_display_name_shows_at_once_on_cached_pages(app, client, login, alice, article):
+    """Renaming oneself (PATCH /me) changes what every thread with one's comments shows: the cached
+    anonymous pages of those threads are not served any more."""
+    as_alice = login(alice)
+    assert as_alice.post(f"/api/v1/articles/{article.key}/comments", {"body": "hello"}).status_code == 201
+    path = f"/api/v1/articles/{article.key}/comments"
+    assert client.get(path).get_json()["comments"][0]["author"]["display_name"] == alice.display_name
+    assert as_alice.patch("/api/v1/me", {"display_name": "Alice Renamed"}).status_code == 200
+    assert client.get(path).get_json()["comments"][0]["author"]["display_name"] == "Alice Renamed"

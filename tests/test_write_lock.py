@@ -10,6 +10,7 @@ from app.discussion.articles import _THREAD_HEAD
 from app.extensions import db
 from app.models import Article
 
+
 def _on_sqlite(app) -> bool:
     return app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
 

@@ -1,6 +1,7 @@
 """Creating accounts: usernames, display names, uniqueness."""
 import re
 import secrets
+from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
@@ -10,8 +11,11 @@ from ..database import writing
 from ..errors import conflict, validation_error
 from ..extensions import db
 from ..models import Role, User, is_staff_role
+from ..notifications import mail
 from ..text import clean_line
-from . import identity_bans, names
+from ..timeutil import utcnow
+from ..translations import LANGUAGES
+from . import identity_bans, names, signed_links
 from .passwords import check_password, set_password
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.\-]{3,32}")
@@ -111,11 +115,19 @@ def registration_problems(username: str | None, email: str | None, password: str
 
 
 def register(username: str, email: str, password: str, display_name: str | None,
-             hash_method: str, role: Role = Role.READER) -> User:
-    """Create an account. Raises 422 naming every invalid field, 409 when the name or e-mail is taken."""
+             hash_method: str, role: Role = Role.READER, language: str = "en",
+             verified: bool = False) -> User:
+    """Create an account. Raises 422 naming every invalid field, 409 when the name or e-mail is taken.
+
+    ``verified``: the address is taken as confirmed (an account an operator creates); otherwise a
+    verification link is mailed to it, queued in the same transaction as the account.
+    """
     username = username.strip()
     staff = is_staff_role(role)
-    if problems := registration_problems(username, email, password, display_name, staff):
+    problems = registration_problems(username, email, password, display_name, staff)
+    if language not in LANGUAGES:
+        problems["language"] = "must be one of " + ", ".join(LANGUAGES)
+    if problems:
         raise validation_error(problems)
     email = normalize_email(email)
     display_name = clean_display_name(display_name, staff) if display_name is not None else username
@@ -127,7 +139,8 @@ def register(username: str, email: str, password: str, display_name: str | None,
     if taken:
         raise conflict("That username or e-mail address is already registered.")
     user = User(username=username, username_key=username_key(username), email=email,
-                email_key=email_key(email), display_name=display_name, role=role)
+                email_key=email_key(email), display_name=display_name, role=role, language=language,
+                email_verified_at=utcnow() if verified else None)
     set_password(user, password, hash_method)  # slow on purpose: before taking the write lock
     with writing():
         db.session.add(user)
@@ -137,7 +150,25 @@ def register(username: str, email: str, password: str, display_name: str | None,
         except IntegrityError:
             raise conflict("That username or e-mail address is already registered.") from None
         identity_bans.inherit_ban(user)
+        if not verified:
+            queue_verification(user)
     return user
+
+
+VERIFY_MAX_AGE = timedelta(days=7)
+
+
+def verification_token(user: User) -> str:
+    """A link token proving the inbox of ``user``'s current address (bound to it: a later change kills it)."""
+    return signed_links.make("verify", user.id, e=email_key(user.email or ""))
+
+
+def queue_verification(user: User) -> None:
+    """Mail ``user`` the link confirming their current address (in the caller's transaction, under its lock)."""
+    payload = mail.compose("verify", to=user.email, language=user.language,
+                           link=mail.public_link("/verify", token=verification_token(user)),
+                           username=user.username, name=user.display_name)
+    mail.queue("verify", payload, user.id)
 
 
 def free_username(wanted: str) -> str:

@@ -2,10 +2,10 @@
 from sqlalchemy import select
 
 from ..database import writing
-from ..discussion.lifecycle import thread_changed
+from ..discussion.lifecycle import author_shown_differently
 from ..errors import conflict, not_found
 from ..extensions import db
-from ..models import Comment, Role, User
+from ..models import Role, User
 
 
 def ensure_admin_remains(leaving: User) -> None:
@@ -30,9 +30,7 @@ def set_role(user_id: int, role: str) -> User:
     was_staff = user.is_moderator
     user.role = Role(role)
     if user.is_moderator != was_staff:  # the staff badge on their comments: cached pages must go
-        for article_id in sorted(db.session.scalars(
-                select(Comment.article_id).where(Comment.author_id == user.id).distinct())):
-            thread_changed(article_id)
+        author_shown_differently(user.id)
     db.session.flush()
     return user
 

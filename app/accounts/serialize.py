@@ -13,6 +13,8 @@ def user_json(user: User, viewer: User | None = None) -> dict:
     }
     if viewer is not None and (viewer.id == user.id or viewer.is_admin):
         data["email"] = user.email
+        data["email_verified"] = user.email_verified
+        data["language"] = user.language
     if viewer is not None and viewer.is_moderator:
         data["banned_until"] = ban_json(user)
     return data

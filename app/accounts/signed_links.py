@@ -50,9 +50,18 @@ def read(purpose: str, token: str, max_age: timedelta | None) -> dict:
     return claims
 
 
+def _nonce(claims: dict, purpose: str) -> str:
+    return hashlib.sha256(f"{purpose}:{claims['n']}".encode()).hexdigest()
+
+
+def is_used(claims: dict, purpose: str) -> bool:
+    """Whether a single-use token was used already (a page shows so before its form is sent)."""
+    return db.session.get(UsedToken, _nonce(claims, purpose)) is not None
+
+
 def use_once(claims: dict, purpose: str, valid_for: timedelta) -> None:
     """Record the token as used, in the current transaction; BadLink when it was used already."""
-    nonce = hashlib.sha256(f"{purpose}:{claims['n']}".encode()).hexdigest()
+    nonce = _nonce(claims, purpose)
     try:
         with db.session.begin_nested():
             db.session.add(UsedToken(nonce=nonce, expires_at=utcnow() + valid_for))

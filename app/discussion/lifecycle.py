@@ -9,7 +9,7 @@ written back, so concurrent requests cannot lose an update. It is also where a
 deleted comment loses its text (body and body_html become empty), whoever deletes it, and where
 the change is recorded as an event (``notifications.events``) for webhooks and notifications.
 """
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 
 from ..database import run
 from ..extensions import db
@@ -30,6 +30,13 @@ def thread_changed(article_id: int, comments: int = 0) -> None:
     loaded = db.session.identity_map.get(db.session.identity_key(Article, article_id))
     if loaded is not None:
         db.session.expire(loaded, ["version", "comment_count"])
+
+
+def author_shown_differently(user_id: int) -> None:
+    """Every thread with a comment by ``user_id`` shows them anew (a new name, a staff badge won or lost)."""
+    for article_id in sorted(db.session.scalars(
+            select(Comment.article_id).where(Comment.author_id == user_id).distinct())):
+        thread_changed(article_id)
 
 
 def change_status(comment: Comment, new_status: Status | str) -> str:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
 
+from flask import current_app
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -71,6 +72,10 @@ def check_post(article: Article, author: User, raw_body: str, limits: Limits,
     """Check, render and judge (moderation rules) a new comment; only reads, so callers run it
     outside the write lock."""
     refuse_banned(author)
+    if (current_app.config["REQUIRE_VERIFIED_EMAIL"] and not author.email_verified
+            and not author.is_moderator):
+        raise ApiError(403, "email_unverified", "Confirm your e-mail address before you post: "
+                                                "open the link we mailed you (or ask for a new one).")
     ensure_commentable(article, author)
     source, html, links = prepare_body(raw_body, limits.max_length)
 

@@ -9,7 +9,7 @@ The caller (``discussion/posting.py``) answers ``403 banned`` for a banned autho
 3. Pre-moderation: the article's own ``moderation`` wins -- ``pre`` holds
    every comment, ``post`` holds none; ``inherit`` follows the setting:
    ``all`` holds every comment, ``new_users`` those of authors with fewer
-   than ``trusted_after`` approved comments.
+   than ``trusted_after`` approved comments or an unverified e-mail address.
 4. More than ``max_links`` links -> pending.
 5. A word of ``suspect_words`` -> pending.
 
@@ -46,7 +46,15 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import ArticleModeration, Comment, Flag, Premoderation, Status, User, is_staff_role
+from ..models import (
+    ArticleModeration,
+    Comment,
+    Flag,
+    Premoderation,
+    Status,
+    User,
+    is_staff_role,
+)
 from ..timeutil import utcnow
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "@": "a", "$": "s"})
@@ -178,6 +186,8 @@ def _premoderation_reason(author: User, article, settings: dict) -> str | None:
     if mode == Premoderation.ALL:
         return "every comment is pre-moderated"
     if mode == Premoderation.NEW_USERS and settings["trusted_after"] > 0:
+        if not author.email_verified:  # counts as new however many comments were approved
+            return "new user: unverified e-mail address"
         approved = approved_count(author)
         if approved < settings["trusted_after"]:
             return (f"new user: {approved} approved comment(s), "

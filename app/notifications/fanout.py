@@ -1,12 +1,23 @@
-"""Turning events into messages, in the worker: one transaction claims a batch of events, writes
-every message they cause and marks them processed, so a crash at any point either writes all of a
-batch's messages or none (the batch is then taken again).
+"""Turning events into messages, in the worker, in two steps so that the database's write lock is held
+only for the writes:
 
-Each event goes to every handler: ``webhooks.on_event`` (calls to the endpoints that want it),
-``replies.on_event`` (readers told of replies) and ``moderators.on_event`` (moderators told of held
-comments). A handler reads the comment as it is now: one rejected since it was posted is not
-announced as a reply.
+1. *Plan* (no write lock): a batch of unprocessed events is read (on PostgreSQL locked
+   ``FOR UPDATE SKIP LOCKED``, so two workers never plan the same events) and each goes to every
+   handler: ``webhooks.on_event`` (calls to the endpoints that want it), ``moderators.on_event``
+   (moderators told of held comments), and the batch to ``replies.on_events`` (readers told of
+   replies, in a few queries for the whole batch). A handler
+   reads what it needs, composes its messages, and adds the writes to the ``Plan``.
+2. *Write* (under the write lock): the events are marked processed, but only if no other worker did
+   meanwhile (SQLite has no row locks: the guarded UPDATE tells), then the planned writes run, in
+   the same transaction. A crash writes all of a batch's messages or none (the batch is then taken
+   again).
+
+A handler reads the comment as it is now: one rejected since it was posted is not announced as a reply.
 """
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -17,26 +28,46 @@ from ..timeutil import utcnow
 from . import moderators, replies, webhooks
 from .models import Event
 
-HANDLERS = (webhooks.on_event, replies.on_event, moderators.on_event)
+# Per event; replies.on_events takes the whole batch (its queries are shared by every reply in it).
+HANDLERS = (webhooks.on_event, moderators.on_event)
+
+
+@dataclass
+class Plan:
+    """The writes a batch of events causes, run together under the write lock."""
+    writes: list[Callable[[], None]] = field(default_factory=list)
+    # Notification messages planned per recipient in this batch (the hourly budget counts them too).
+    mails: Counter = field(default_factory=Counter)
+
+    def add(self, write: Callable[[], None]) -> None:
+        self.writes.append(write)
 
 
 def process_events(limit: int) -> int:
     """Fan out up to ``limit`` unprocessed events, oldest first, and commit; returns how many."""
+    events = list(db.session.scalars(
+        select(Event).where(Event.processed_at.is_(None)).order_by(Event.id).limit(limit)
+        .with_for_update(skip_locked=True)))
+    if not events:
+        db.session.commit()
+        return 0
+    comments = _comments({event.comment_id for event in events if event.comment_id is not None})
+    plan = Plan()
+    batch = [(event, comments.get(event.comment_id)) for event in events]
+    for event, comment in batch:
+        for handler in HANDLERS:
+            handler(event, comment, plan)
+    replies.on_events(batch, plan)
+    ids = [event.id for event in events]
     with writing():
-        events = list(db.session.scalars(
-            select(Event).where(Event.processed_at.is_(None)).order_by(Event.id).limit(limit)
-            .with_for_update(skip_locked=True)))
-        if not events:
-            db.session.commit()
+        marked = db.session.execute(
+            update(Event).where(Event.id.in_(ids), Event.processed_at.is_(None)).values(processed_at=utcnow()),
+            execution_options={"synchronize_session": False}).rowcount
+        if marked != len(ids):  # another worker processed some of them meanwhile (SQLite): start again
+            db.session.rollback()
             return 0
-        comments = _comments({event.comment_id for event in events if event.comment_id is not None})
-        for event in events:
-            comment = comments.get(event.comment_id)
-            for handler in HANDLERS:
-                handler(event, comment)
-        db.session.execute(update(Event).where(Event.id.in_([event.id for event in events]))
-                           .values(processed_at=utcnow()),
-                           execution_options={"synchronize_session": False})
+        for write in plan.writes:
+            write()
     db.session.commit()
     return len(events)
 

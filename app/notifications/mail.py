@@ -11,14 +11,18 @@ so every retry is the same message.
 """
 import smtplib
 import sys
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app, render_template
 
-from ..translations import template_helpers, translate
 from ..timeutil import utcnow
+from ..translations import template_helpers, translate
 from . import outbox
 
 
@@ -86,18 +90,48 @@ def queue(category: str, payload: dict, recipient_id: int | None) -> str:
                           message_id=payload["message_id"])
 
 
-def to_email(payload: dict, config) -> EmailMessage:
-    """The MIME message of a stored payload: plain text with an HTML alternative."""
-    message = EmailMessage()
-    message["From"] = sender(config)
-    message["To"] = payload["to"]
-    message["Subject"] = payload["subject"]
+def to_email(payload: dict, config) -> Message:
+    """The MIME message of a stored payload: plain text with an HTML alternative.
+
+    Built with the ``email.mime`` classes (the compat32 policy): five times cheaper than
+    ``EmailMessage``, whose header parsing was most of the worker's time. Header values lose any line
+    break (no header injection); non-ASCII ones are RFC 2047 encoded; bodies are quoted-printable.
+    """
+    message = MIMEMultipart("alternative")
+    message["From"] = _address(sender(config))
+    message["To"] = _address(payload["to"])
+    message["Subject"] = _header(payload["subject"])
     for name, value in payload["headers"].items():
-        message[name] = value
-    message["Content-Language"] = payload.get("language", "en")
-    message.set_content(payload["text"])
-    message.add_alternative(payload["html"], subtype="html")
+        message[name] = _header(value)
+    message["Content-Language"] = _header(payload.get("language", "en"))
+    message.attach(MIMEText(payload["text"], "plain", _UTF8))
+    message.attach(MIMEText(payload["html"], "html", _UTF8))
     return message
+
+
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+def _header(value: str):
+    value = " ".join(str(value).splitlines())
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def _address(value: str) -> str:
+    value = " ".join(str(value).splitlines())
+    if value.isascii():
+        return value
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8")
+
+
+def plain_text(message: Message) -> str:
+    """The text/plain part of a message, decoded."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    return ""
 
 
 class Transport:
@@ -107,7 +141,7 @@ class Transport:
         self.config = config
         self.connection: smtplib.SMTP | None = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Send, or raise PermanentFailure (refused for good) or another exception (try again later)."""
         try:
             self._connected().send_message(message)
@@ -130,7 +164,7 @@ class Transport:
         if self.connection is not None:
             return self.connection
         config = self.config
-        timeout = config["MAIL_TIMEOUT"]
+        timeout = float(config["MAIL_TIMEOUT"])
         if config["MAIL_USE_SSL"]:
             connection = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
         else:
@@ -158,8 +192,8 @@ class ConsoleTransport:
     def __init__(self, config, stream=None):
         self.stream = stream or sys.stdout
 
-    def send(self, message: EmailMessage) -> None:
-        text = message.get_body(("plain",)).get_content()
+    def send(self, message: Message) -> None:
+        text = plain_text(message)
         lines = [f"{name}: {message[name]}" for name in ("Message-ID", "Date", "From", "To", "Subject")]
         self.stream.write("-" * 72 + "\n" + "\n".join(lines) + "\n\n" + text.rstrip() + "\n" + "-" * 72 + "\n")
         self.stream.flush()

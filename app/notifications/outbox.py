@@ -59,10 +59,19 @@ class Claimed:
     lease_ends: datetime
 
 
+_ANY_DUE = (select(OutboxMessage.id)
+            .where(OutboxMessage.state == PENDING, OutboxMessage.channel == bindparam("channel"),
+                   OutboxMessage.next_attempt_at <= bindparam("now"))
+            .limit(1))
+
+
 def claim(channel: str, worker: str, limit: int, lease_seconds: float) -> list[Claimed]:
     """Claim up to ``limit`` due messages of ``channel`` for ``lease_seconds``, and commit the claim."""
     now = utcnow()
     lease_ends = now + timedelta(seconds=lease_seconds)
+    if not run(_ANY_DUE, {"channel": channel, "now": now}).first():
+        db.session.commit()  # nothing due: the write lock is not taken
+        return []
     with writing():
         due = (select(OutboxMessage.id)
                .where(OutboxMessage.state == PENDING, OutboxMessage.channel == channel,

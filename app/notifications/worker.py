@@ -2,7 +2,7 @@
 
 One pass (``work_once``) runs each stage once, each in its own short transactions:
 1. ``fanout.process_events``: unprocessed events become messages (webhook calls, notifications);
-2. ``digests.send_due``: digests whose time has come are written;
+2. ``digests.send_due``: digests whose time has come are written (every DIGEST_CHECK_SECONDS);
 3. e-mail is delivered over one SMTP connection per batch;
 4. webhook calls are delivered (``webhooks.deliver``).
 The loop sleeps ``WORKER_IDLE_SECONDS`` when a pass found nothing to do, and stops after the
@@ -25,8 +25,15 @@ from . import digests, fanout, housekeeping, mail, outbox, webhooks
 
 log = logging.getLogger(__name__)
 
-# A claim's lease covers the slowest possible batch: every message taking its whole timeout.
+# A claim's lease covers the slowest possible batch (every message taking its whole timeout), up to
+# MAX_LEASE_SECONDS: past it the worker hands the rest back (``release``). The lease is also how long
+# the messages of a worker that died wait before another takes them.
 LEASE_MARGIN_SECONDS = 30
+# The pause after a pass that found less than a batch: events and messages wait at most this long.
+GATHER_SECONDS = 0.2
+# How often a running worker looks for due digests (they are hourly or daily; overflow waits anyway).
+DIGEST_CHECK_SECONDS = 30
+MAX_LEASE_SECONDS = 300
 
 
 class Worker:
@@ -37,14 +44,21 @@ class Worker:
         self.config = app.config
         self.transport = mail.transport(app.config)
         self.last_housekeeping = 0.0
+        self.last_digests = 0.0
+        self.draining = False
 
     def run(self) -> None:
         """Work until stopped (SIGTERM, SIGINT or ``stop.set()``)."""
         log.info("worker %s started", self.name)
         try:
             while not self.stop.is_set():
-                if not self.work_once():
-                    self.stop.wait(self.config["WORKER_IDLE_SECONDS"])
+                done = self.work_once()
+                if not done:
+                    self.stop.wait(float(self.config["WORKER_IDLE_SECONDS"]))
+                elif done < int(self.config["WORKER_BATCH"]):
+                    # A trickle (a post now and then): let the next few gather, so that each pass's
+                    # fixed cost (its transactions) is shared by several events.
+                    self.stop.wait(GATHER_SECONDS)
         finally:
             self.transport.close()
             log.info("worker %s stopped", self.name)
@@ -52,6 +66,7 @@ class Worker:
     def drain(self, max_passes: int = 10_000) -> int:
         """Work until a pass finds nothing due (tests, ``worker --drain``); returns the passes made."""
         passes = 0
+        self.draining = True  # every pass looks for due digests too
         while passes < max_passes and self.work_once():
             passes += 1
         self.transport.close()
@@ -61,7 +76,9 @@ class Worker:
         """One pass of every stage; returns how many things it did (0: nothing was due)."""
         with self.app.app_context():
             done = fanout.process_events(self.config["WORKER_BATCH"])
-            done += digests.send_due()
+            if self.draining or time.monotonic() - self.last_digests >= DIGEST_CHECK_SECONDS:
+                self.last_digests = time.monotonic()
+                done += digests.send_due()
             done += self.deliver_mail()
             done += webhooks.deliver(self.name, self.config, self.stop)
             if time.monotonic() - self.last_housekeeping > 3600:
@@ -72,9 +89,9 @@ class Worker:
 
     def deliver_mail(self) -> int:
         """Claim a batch of e-mail and send it over one connection; settle it as it goes."""
-        timeout = self.config["MAIL_TIMEOUT"]
-        batch = self.config["WORKER_BATCH"]
-        lease = LEASE_MARGIN_SECONDS + timeout * batch
+        timeout = float(self.config["MAIL_TIMEOUT"])  # a float given in the environment is a string
+        batch = int(self.config["WORKER_BATCH"])
+        lease = min(LEASE_MARGIN_SECONDS + timeout * batch, MAX_LEASE_SECONDS)
         messages = outbox.claim(outbox.MAIL, self.name, batch, lease)
         sent: list[int] = []
         for index, message in enumerate(messages):

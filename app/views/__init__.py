@@ -38,10 +38,11 @@ def register_blueprints(app) -> None:
         api_webhooks,
         dashboard,
         demo_pages,
+        feeds,
         health,
         notification_pages,
         widget,
     )
     for module in (api_auth, api_articles, api_comments, api_moderation, api_notifications, api_webhooks,
-                   health, widget, demo_pages, dashboard, account_pages, notification_pages):
+                   health, widget, demo_pages, dashboard, account_pages, notification_pages, feeds):
         app.register_blueprint(module.bp)

@@ -1,11 +1,21 @@
-"""/api/v1/auth: register, log in and out, who am I, API tokens, single sign-on; user roles."""
+"""/api/v1/auth: register, log in and out, who am I, API tokens, single sign-on, password reset and
+change, e-mail verification; user roles; the reader's own settings (PATCH /me)."""
 from typing import Annotated
 
 from flask import Blueprint, current_app, jsonify, session
 from flask_login import login_user, logout_user
 from pydantic import Field, StringConstraints
 
-from ..accounts import passwords, privacy, registration, roles, sessions, tokens
+from ..accounts import (
+    passwords,
+    privacy,
+    profile,
+    recovery,
+    registration,
+    roles,
+    sessions,
+    tokens,
+)
 from ..accounts import sso as accounts_sso
 from ..accounts.serialize import token_json, user_json
 from ..errors import forbidden, unauthorized, validation_error
@@ -16,10 +26,14 @@ from ..web.caller import (
     by_bearer_token,
     caller,
     csrf_token,
+    require_active_user,
     require_admin,
     require_user,
 )
+from ..web.i18n import pick_language
 from ..web.login_throttle import remember_device, throttle_login
+from ..web.ratelimits import client_address
+from ..web.ratelimits import limit as rate_limit
 from ..web.validation import Line, Strict, body, json_body, parse_fields
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v1")
@@ -31,6 +45,7 @@ class Registration(Strict):
     email: str
     password: str
     display_name: str | None = None
+    language: str | None = None  # "en" or "fr"; default: the request's Accept-Language
 
 
 class Login(Strict):
@@ -46,6 +61,35 @@ class TokenRequest(Strict):
 
 class SsoRequest(Strict):
     token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+
+
+class ForgotRequest(Strict):
+    email: Annotated[str, StringConstraints(max_length=1000)]
+
+
+class LinkToken(Strict):
+    token: Annotated[str, StringConstraints(max_length=2000)]
+
+
+class ResetRequest(LinkToken):
+    password: str
+
+
+class PasswordChange(Strict):
+    current_password: Annotated[str, StringConstraints(max_length=passwords.MAX_PASSWORD)]
+    password: str
+
+
+class ProfileChange(Strict):
+    """Only these fields are read: anything else (a role, an id) is ignored."""
+    display_name: str | None = None
+    email: str | None = None
+    language: str | None = None
+
+
+# One budget per IP address for the API and the /reset page alike.
+forgot_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_PASSWORD_FORGOT"],
+                                    scope="password_forgot", key_func=client_address)
 
 
 class RoleChange(Strict):
@@ -74,9 +118,11 @@ def me():
 @limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
 def register():
     fields, problems = parse_fields(Registration, json_body())
+    language = fields.pop("language", None)
     if problems:  # a field of the wrong type: report it with whatever is wrong with the others
         raise validation_error(registration.registration_problems(**fields) | problems)
-    user = registration.register(**fields, hash_method=current_app.config["PASSWORD_HASH_METHOD"])
+    user = registration.register(**fields, hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+                                 language=pick_language() if language is None else language)
     return _login_response(user, 201)
 
 
@@ -169,3 +215,62 @@ def delete_me():
     session.clear()
     db.session.commit()
     return "", 204
+
+
+@bp.post("/auth/password/forgot")
+@forgot_limit
+def forgot_password():
+    data = body(ForgotRequest)
+    recovery.request_reset(data.email)
+    db.session.commit()
+    return jsonify(status="accepted"), 202  # the same whether or not an account has the address
+
+
+@bp.post("/auth/password/reset")
+def reset_password():
+    data = body(ResetRequest)
+    try:
+        user = recovery.reset_password(data.token, data.password, current_app.config["PASSWORD_HASH_METHOD"])
+    except recovery.LinkRefused:
+        raise recovery.bad_link_error() from None
+    return _login_response(user, 200)
+
+
+@bp.post("/auth/password")
+def change_password():
+    user = require_user()
+    data = body(PasswordChange)
+    keep = None if by_bearer_token() else session.get("_user_id")  # a token call ends every cookie session
+    recovery.change_password(user, data.current_password, data.password,
+                             current_app.config["PASSWORD_HASH_METHOD"], keep)
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/auth/email/verify")
+def verify_email():
+    data = body(LinkToken)
+    try:
+        user = recovery.verify_email(data.token)
+    except recovery.LinkRefused:
+        raise recovery.bad_link_error() from None
+    db.session.commit()
+    return jsonify(user=user_json(user, user))
+
+
+@bp.post("/auth/email/resend")
+@rate_limit("RATELIMIT_EMAIL_RESEND", per="user")
+def resend_verification():
+    user = require_user()
+    recovery.resend_verification(user)  # nothing is sent when the address is verified already
+    db.session.commit()
+    return jsonify(status="accepted"), 202
+
+
+@bp.patch("/me")
+def update_me():
+    user = require_active_user()
+    data = body(ProfileChange)
+    profile.update_profile(user, data.display_name, data.email, data.language)
+    db.session.commit()
+    return jsonify(user_json(user, user))

@@ -88,6 +88,10 @@ def check_csrf() -> None:
     """Cookie-authenticated writes need the session's X-CSRF-Token and a trusted Origin."""
     if request.method not in UNSAFE_METHODS or "Authorization" in request.headers:
         return
+    if _is_token_form():
+        # Authorized by the link's token, never by a cookie: whoever sends it acts as the link says,
+        # from any origin (a page sent with no-referrer posts with "Origin: null").
+        return
     origin = request.headers.get("Origin")
     if origin is None and request.referrer:
         parts = urlsplit(request.referrer)
@@ -96,7 +100,7 @@ def check_csrf() -> None:
     # (a cross-site login would sign the victim into the attacker's account).
     if origin is not None and not _same_or_allowed_origin(origin):
         raise ApiError(403, "csrf_failed", "This request comes from an origin that is not allowed.")
-    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies or _is_token_form():
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
         return
     expected = session.get("csrf_token")
     sent = request.headers.get("X-CSRF-Token", "")
@@ -154,6 +158,10 @@ ALLOWED_WHILE_BANNED = {
     ("POST", "/api/v1/auth/sso"),
     ("DELETE", "/api/v1/auth/tokens/<id:token_id>"),
     ("DELETE", "/api/v1/me"),
+    # Recovering the account: a ban does not take the right to a working password or address.
+    ("POST", "/api/v1/auth/password/forgot"),
+    ("POST", "/api/v1/auth/password/reset"),
+    ("POST", "/api/v1/auth/email/verify"),
 }
 
 

@@ -1,6 +1,18 @@
 """The OpenAPI description of account recovery, notifications and webhooks (merged by ``openapi.py``)."""
 from ..notifications.events import WEBHOOK_EVENTS
-from .openapi_parts import AFTER, ID, KEY_PARAM, LIMIT, REQUIRED_STR, STR, TIME, obj, op, path_param, ref
+from .openapi_parts import (
+    AFTER,
+    ID,
+    KEY_PARAM,
+    LIMIT,
+    REQUIRED_STR,
+    STR,
+    TIME,
+    obj,
+    op,
+    path_param,
+    ref,
+)
 
 _WEBHOOK_ID = path_param("webhook_id", ID)
 _EVENTS = {"type": "array", "items": {"enum": list(WEBHOOK_EVENTS)}, "minItems": 1}

@@ -1,5 +1,5 @@
 // The log-in and registration forms: post JSON to /api/v1/auth/*, then go to the server-checked `next`.
-import { has, t } from "../i18n.js";
+import { has, lang, t } from "../i18n.js";
 
 const form = document.getElementById("auth-form");
 const submit = document.getElementById("submit");
@@ -115,6 +115,8 @@ form.addEventListener("submit", function (event) {
   clearErrors();
   const data = collect();
   if (missing(data)) return showError(t("check_fields"));
+  // Messages to a new reader (the address confirmation first) are written in the page's language.
+  if (mode === "register") data.language = lang;
   submit.disabled = true;
   submit.setAttribute("aria-busy", "true");
   post("/api/v1/auth/" + mode, data).then(function (response) {

@@ -5,6 +5,7 @@ import { loadLog } from "./log.js";
 import { currentEntry, decide, isQueue, loadQueue, moveCurrent, refreshCounts, toggleSelected,
   view } from "./queue.js";
 import { loadSettings } from "./settings.js";
+import { loadWebhooks } from "./webhooks.js";
 
 const REFRESH_MS = 30000;
 const tabs = Array.from(document.querySelectorAll(".dash-tab"));
@@ -41,7 +42,10 @@ function showTab(tab) {
   updateAddress();
   if (isQueue(tab)) loadQueue();
   else if (tab === "log") loadLog();
-  else loadSettings();
+  else {
+    loadSettings();
+    loadWebhooks();
+  }
 }
 
 for (const link of tabs) {

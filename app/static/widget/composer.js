@@ -26,6 +26,8 @@ export function makeForm(kind, li) {
   $("[type=submit]", form).textContent = t(kind === "edit" ? "save" : kind === "reply" ? "post_reply" : "post");
   $("[data-act=cancel]", form).hidden = kind === "post";
   form.dataset.kind = kind;
+  // "Notify me of replies in this discussion" belongs to the composer at the top (account.js).
+  if (kind !== "post") $(".cz-subscribe", form).remove();
   const update = () => {
     const n = length(text.value);
     counter.textContent = t("counter", { n, max: config.maxLength });

@@ -1,12 +1,13 @@
 // Who is reading: logging in, registering and logging out inside the frame, single sign-on from
 // the host page, and what changes on the page when the reader changes.
 import { t } from "../i18n.js";
+import { showAccount } from "./account.js";
 import { api, explain, whoAmI } from "./api.js";
 import { decorate } from "./comment.js";
 import { makeForm } from "./composer.js";
 import { busy } from "./forms.js";
 import { loadThread } from "./paging.js";
-import { $, $$, focusable, list, state, status } from "./page.js";
+import { $, $$, config, focusable, list, state, status } from "./page.js";
 
 export function setUser(user, reload) {
   state.user = user;
@@ -17,6 +18,7 @@ export function setUser(user, reload) {
   const compose = $(".cz-compose");
   compose.hidden = !user || state.closed;
   if (user && !compose.firstChild) compose.appendChild(makeForm("post", null));
+  showAccount(user);
   $$(".c", list).forEach(decorate);
   if (reload) loadThread(false);
 }
@@ -80,8 +82,11 @@ export function authForm(form, path) {
     markFields(form, null);
     busy(form, async () => {
       let data;
+      const payload = formData(form);
+      // Messages to a new reader are written in the widget's language (PATCH /me changes it).
+      if (path === "/auth/register") payload.language = config.lang;
       try {
-        data = await api("POST", path, formData(form));
+        data = await api("POST", path, payload);
       } catch (err) {
         markFields(form, err.error && err.error.fields);
         if (err.status === 401) err.message = t("error_credentials");
@@ -110,10 +115,17 @@ export async function logout() {
   focusable($(".cz-login input"));
 }
 
-export function switchAuth(showRegister) {
-  $(".cz-login").hidden = showRegister;
-  $(".cz-register").hidden = !showRegister;
-  $("[data-act=show-login]").setAttribute("aria-pressed", String(!showRegister));
-  $("[data-act=show-register]").setAttribute("aria-pressed", String(showRegister));
-  focusable($("input", showRegister ? $(".cz-register") : $(".cz-login")));
+// mode: "login", "register" or "forgot" (the "forgot your password?" form, reached from log in).
+export function switchAuth(mode) {
+  $(".cz-login").hidden = mode !== "login";
+  $(".cz-register").hidden = mode !== "register";
+  $(".cz-forgot").hidden = mode !== "forgot";
+  $(".cz-auth-switch [data-act=show-login]").setAttribute("aria-pressed", String(mode !== "register"));
+  $(".cz-auth-switch [data-act=show-register]").setAttribute("aria-pressed", String(mode === "register"));
+  if (mode === "forgot") {
+    $(".cz-forgot .cz-forgot-done").textContent = "";
+    const typed = $(".cz-login input[name=login]").value.trim();
+    if (typed.includes("@")) $(".cz-forgot input[name=email]").value = typed;
+  }
+  focusable($("input", $(".cz-" + mode)));
 }

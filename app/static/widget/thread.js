@@ -4,7 +4,9 @@
    The entry module: it wires the page's buttons and forms to the parts, which live in
    page.js (settings, state, DOM helpers), api.js, frame.js (messages to the loader),
    comment.js (rendering a comment), paging.js, composer.js, actions.js (votes, flags, delete),
-   session.js (who is reading) and forms.js, with the strings of ../i18n.js. */
+   session.js (who is reading), account.js (e-mail confirmation, notification settings, the
+   forgotten password) and forms.js, with the strings of ../i18n.js. */
+import { resendLink, wireAccount } from "./account.js";
 import { explain, whoAmI } from "./api.js";
 import { confirmDelete, needLogin, openFlag, remove, vote } from "./actions.js";
 import { closeSlot, openSlot, tick } from "./comment.js";
@@ -35,8 +37,10 @@ function onClick(event) {
     case "write": return showWrite(form);
     case "preview": return showPreview(form);
     case "logout": return logout();
-    case "show-login": return switchAuth(false);
-    case "show-register": return switchAuth(true);
+    case "show-login": return switchAuth("login");
+    case "show-register": return switchAuth("register");
+    case "show-forgot": return switchAuth("forgot");
+    case "resend": return resendLink(button);
   }
 }
 
@@ -49,6 +53,7 @@ $("#cz-sort").addEventListener("change", (event) => {
 });
 authForm($(".cz-login"), "/auth/login");
 authForm($(".cz-register"), "/auth/register");
+wireAccount();
 tick();
 setInterval(tick, 60000);
 watchHeight();

@@ -1,0 +1,41 @@
+"""Running an import of another system's export: ``flask --app app import disqus|wordpress|isso FILE``."""
+import sqlite3
+import sys
+from xml.etree.ElementTree import ParseError
+
+import click
+from defusedxml import DefusedXmlException
+from flask import current_app
+
+from ..extensions import db
+from .importer import Importer
+from .source_disqus import DisqusSource
+from .source_isso import IssoSource
+from .source_wordpress import WordPressSource
+
+SOURCES = {"disqus": DisqusSource, "wordpress": WordPressSource, "isso": IssoSource}
+
+
+def run_import(kind: str, path: str, key_mode: str, dry_run: bool, source: str | None,
+               batch_size: int) -> None:
+    """Stream the file into the database in batches (a commit every ``batch_size`` comments), with a
+    progress bar on stderr, then print the report; ``dry_run`` writes nothing."""
+    config = current_app.config
+    try:
+        reader = SOURCES[kind](path)
+        importer = Importer(source or kind, key_mode, max_depth=config["MAX_DEPTH"],
+                            max_length=config["MAX_COMMENT_LENGTH"], dry_run=dry_run, batch_size=batch_size)
+        with click.progressbar(length=max(reader.total, 1), label=f"Importing {kind}",
+                               file=sys.stderr) as bar:
+            for item in reader:
+                importer.add(item)
+                bar.update(reader.done - bar.pos)
+            report = importer.finish()
+    except (ParseError, DefusedXmlException, sqlite3.DatabaseError, UnicodeDecodeError) as error:
+        db.session.rollback()
+        raise click.ClickException(f"cannot read {path} as a {kind} export: {error}") from None
+    except BaseException:
+        db.session.rollback()  # the batches committed so far stay: rerunning the same file resumes
+        raise
+    for line in report.lines(dry_run):
+        click.echo(line)

@@ -1,0 +1,296 @@
+"""The machinery every import shares: articles, authors, batches, tombstones, the tree, the counts.
+
+A source streams ``Item``s in any order. Comments are inserted as they come (as Core statements in
+batches: no events, so history sends no notifications or webhooks), each with its source id in
+``imported_objects`` in the same transaction, top-level for now. When the file is read, ``finish``
+adds a tombstone for every missing, deleted or skipped parent that has replies, places every reply
+under its parent (root_id and depth as posting sets them; replies beyond MAX_DEPTH are attached at
+the cap), then recounts the approved comments and bumps the version of every article it changed.
+
+Memory: per comment only its source id, local id and parent's source id are kept, never bodies.
+Rerunning skips every object already in ``imported_objects``, and ``finish`` repairs the tree of an
+interrupted run. ``dry_run`` writes nothing: objects get made-up ids and nothing is committed.
+"""
+from itertools import count
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from ..database import writing
+from ..discussion.articles import check_url
+from ..discussion.sanitize import RenderError, text_key
+from ..extensions import db
+from ..models import Article, ArticleModeration, ArticleStatus, Comment, Status
+from ..timeutil import utcnow
+from .authors import author_source_id, create_account
+from .models import ImportedObject
+from .records import Body, Item, Report, Thread, article_key, prepare
+
+CHUNK = 500
+_COMMENTS = Comment.__table__
+_INSERT_COMMENTS = insert(_COMMENTS).returning(_COMMENTS.c.id, sort_by_parameter_order=True)
+_INSERT_OBJECTS = insert(ImportedObject.__table__)
+_INSERT_ARTICLE = insert(Article.__table__).returning(Article.__table__.c.id)
+_PLACE = (update(_COMMENTS).where(_COMMENTS.c.id == bindparam("cid"))
+          .values(parent_id=bindparam("p"), root_id=bindparam("r"), depth=bindparam("d")))
+_RECOUNT = (update(Article.__table__).where(Article.__table__.c.id == bindparam("aid"))
+            .values(comment_count=bindparam("n"), version=Article.__table__.c.version + 1))
+
+
+class Importer:
+    def __init__(self, source: str, key_mode: str, max_depth: int, max_length: int,
+                 dry_run: bool = False, batch_size: int = 500):
+        self.source, self.key_mode, self.dry_run = source, key_mode, dry_run
+        self.max_depth, self.max_length, self.batch_size = max_depth, max_length, batch_size
+        self.report = Report()
+        self._fake_ids = count(-1, -1)
+        self.local = self._imported("comment")  # source comment id -> local comment id
+        self.authors = self._imported("author")  # author_source_id(key) -> local user id
+        self.articles = self._imported("article")  # thread source id -> local article id
+        self.by_key: dict[str, int] = {}
+        self.parent_of: dict[str, str] = {}  # source comment id -> its parent's source id
+        self.skipped: dict[str, tuple[Thread, object]] = {}  # not imported: (thread, created_at)
+        self.touched: set[int] = set()  # articles this file has comments on
+        self.changed: set[int] = set()  # articles whose thread this run changed
+        self.pending: list[tuple[str, dict]] = []
+        self.pending_ids: set[str] = set()
+        self.locked = False
+
+    # -- reading the file ---------------------------------------------------------------------
+
+    def add(self, item: Item) -> None:
+        sid = item.source_id
+        if sid in self.local or sid in self.pending_ids:
+            self.report.skipped["duplicate"] += 1
+            if item.parent_id and sid not in self.parent_of:
+                self.parent_of[sid] = item.parent_id  # an interrupted run's replies still get placed
+            if item.thread is not None and item.thread.source_id in self.articles:
+                self.touched.add(self.articles[item.thread.source_id])  # and its counts get made right
+            return
+        if item.parent_id and item.parent_id != sid:
+            self.parent_of[sid] = item.parent_id
+        if item.thread is None:
+            self.report.skipped["orphan"] += 1
+            return
+        if item.skip:
+            return self._skip(item, item.skip)
+        try:
+            body = prepare(item.body, item.html, self.max_length)
+        except (RenderError, RecursionError, ValueError):
+            return self._skip(item, "unrenderable")
+        if body is None:
+            return self._skip(item, "empty")
+        article_id = self._article(item.thread)
+        if article_id is None:
+            self.parent_of.pop(sid, None)
+            self.report.skipped["orphan"] += 1
+            return
+        self._queue(sid, self._row(article_id, self._author(item), item, body))
+        self.report.comments[item.status] += 1
+        self.report.long += body.long
+        self.report.truncated += body.truncated
+
+    def _skip(self, item: Item, reason: str) -> None:
+        self.report.skipped[reason] += 1
+        self.skipped[item.source_id] = (item.thread, item.created_at)
+
+    def _row(self, article_id: int, author_id: int | None, item: Item, body: Body | None) -> dict:
+        html = body.html if body else ""
+        status = item.status if body else Status.DELETED.value
+        return dict(article_id=article_id, author_id=author_id, body=body.source if body else "",
+                    body_html=html, parent_id=None, root_id=None, depth=0, status=status,
+                    created_at=item.created_at, decided_at=item.created_at, edited_at=None, pinned=False,
+                    score=item.upvotes - item.downvotes, upvotes=item.upvotes, downvotes=item.downvotes,
+                    open_flags=0, text_key=text_key(html))
+
+    def _queue(self, sid: str, row: dict) -> None:
+        self.pending.append((sid, row))
+        self.pending_ids.add(sid)
+        self.touched.add(row["article_id"])
+        self.changed.add(row["article_id"])
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _lock(self) -> None:
+        """Before the first write of a batch: SQLite's write lock (writing()), kept until the commit."""
+        if not self.locked and not self.dry_run:
+            with writing():
+                pass
+            self.locked = True
+
+    def _remember(self, kind: str, rows: list[tuple[str, int]]) -> None:
+        if rows and not self.dry_run:
+            db.session.connection().execute(_INSERT_OBJECTS, [
+                dict(source=self.source, kind=kind, source_id=sid, local_id=local) for sid, local in rows])
+
+    def flush(self) -> None:
+        """Insert the queued comments and commit the batch (authors and articles made for it included)."""
+        if self.pending:
+            self._lock()
+            rows = [row for _sid, row in self.pending]
+            if self.dry_run:
+                ids = [next(self._fake_ids) for _ in rows]
+            else:
+                ids = list(db.session.connection().execute(_INSERT_COMMENTS, rows).scalars())
+            pairs = [(sid, local) for (sid, _row), local in zip(self.pending, ids)]
+            self._remember("comment", pairs)
+            self.local.update(pairs)
+            self.pending, self.pending_ids = [], set()
+        self._commit()
+
+    def _commit(self) -> None:
+        if self.dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        self.locked = False
+
+    def _imported(self, kind: str) -> dict[str, int]:
+        query = select(ImportedObject.source_id, ImportedObject.local_id).where(
+            ImportedObject.source == self.source, ImportedObject.kind == kind)
+        return dict(db.session.execute(query).all())
+
+    def _article(self, thread: Thread) -> int | None:
+        """The local article of ``thread``: imported before, or the one with its key, or a new one."""
+        if thread.source_id in self.articles:
+            return self.articles[thread.source_id]
+        key = article_key(thread, self.key_mode)
+        if key is None:
+            return None
+        article_id = self.by_key.get(key) or db.session.scalar(select(Article.id).where(Article.key == key))
+        if article_id is None:
+            self._lock()
+            self.report.articles += 1
+            article_id = next(self._fake_ids) if self.dry_run else db.session.connection().execute(
+                _INSERT_ARTICLE, dict(
+                    key=key, title=" ".join(thread.title.split())[:300] or key,
+                    url=thread.url.strip() if not check_url(thread.url.strip()) else "",
+                    status=ArticleStatus.OPEN.value, moderation=ArticleModeration.INHERIT.value,
+                    meta_source="page", comment_count=0, version=0,
+                    created_at=thread.created_at or utcnow())).scalar_one()
+        self.by_key[key] = self.articles[thread.source_id] = article_id
+        self._lock()
+        self._remember("article", [(thread.source_id, article_id)])
+        return article_id
+
+    def _author(self, item: Item) -> int | None:
+        key = item.author.key() if item.author else None
+        if key is None:
+            return None
+        sid = author_source_id(key)
+        if sid not in self.authors:
+            self._lock()
+            self.report.authors += 1
+            self.authors[sid] = (next(self._fake_ids) if self.dry_run
+                                 else create_account(item.author, self.source))
+            self._remember("author", [(sid, self.authors[sid])])
+        return self.authors[sid]
+
+    # -- after the file -----------------------------------------------------------------------
+
+    def finish(self) -> Report:
+        self.flush()
+        self._tombstones()
+        placed = self._tree()
+        if not self.dry_run:
+            self._lock()
+            self._place(placed)
+            self._recount()
+        self._commit()
+        return self.report
+
+    def _tombstones(self) -> None:
+        """A deleted, skipped or missing parent with replies becomes a tombstone, never a lost subtree."""
+        wanted = {parent: child for child, parent in self.parent_of.items()
+                  if child in self.local and parent not in self.local}
+        while wanted:
+            parent, child = wanted.popitem()
+            if parent in self.local:
+                continue
+            if parent in self.skipped:
+                thread, created_at = self.skipped[parent]
+                article_id = self._article(thread) if thread is not None else None
+            else:  # not in the file at all: in the thread of its reply
+                article_id, created_at = self._whereabouts(self.local[child])
+            if article_id is None:
+                continue
+            self._lock()
+            ghost = Item(parent, None, None, None, created_at, "", False)
+            row = self._row(article_id, None, ghost, None)
+            local = (next(self._fake_ids) if self.dry_run
+                     else db.session.connection().execute(_INSERT_COMMENTS, [row]).scalars().one())
+            self._remember("comment", [(parent, local)])
+            self.local[parent] = local
+            self.touched.add(article_id)
+            self.changed.add(article_id)
+            self.report.tombstones += 1
+            grandparent = self.parent_of.get(parent)
+            if grandparent and grandparent not in self.local:
+                wanted.setdefault(grandparent, parent)
+
+    def _whereabouts(self, local_id: int):
+        if self.dry_run and local_id < 0:
+            return -1, utcnow()
+        row = db.session.execute(select(Comment.article_id, Comment.created_at)
+                                 .where(Comment.id == local_id)).first()
+        return (row.article_id, row.created_at) if row else (None, None)
+
+    def _tree(self) -> dict[int, tuple[int | None, int | None, int]]:
+        """local id -> (parent, root, depth) of every reply of the file, capped at max_depth."""
+        up = {self.local[c]: self.local[p] for c, p in self.parent_of.items()
+              if c in self.local and p in self.local and self.local[c] != self.local[p]}
+        placed: dict[int, tuple[int | None, int | None, int]] = {}
+        for start in up:
+            chain, on_chain, node = [], set(), start
+            while node in up and node not in placed:
+                if node in on_chain:  # a cycle in the source: its first comment becomes top-level
+                    placed[node] = (None, None, 0)
+                    break
+                chain.append(node)
+                on_chain.add(node)
+                node = up[node]
+            for node in reversed(chain):
+                if node in placed:
+                    continue
+                parent = up[node]
+                p_parent, p_root, p_depth = placed.get(parent, (None, None, 0))
+                if p_depth < self.max_depth:
+                    placed[node] = (parent, p_root or parent, p_depth + 1)
+                else:  # attached at the cap: beside its parent, under the same grandparent
+                    placed[node] = (p_parent, p_root, p_depth)
+                    self.report.capped += 1
+        return placed
+
+    def _place(self, placed: dict) -> None:
+        """Write the tree where the stored rows differ (new rows, or an interrupted run's)."""
+        ids = sorted(placed)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            rows = db.session.execute(select(Comment.id, Comment.parent_id, Comment.root_id, Comment.depth,
+                                             Comment.article_id).where(Comment.id.in_(chunk))).all()
+            changes = []
+            for row in rows:
+                if (row.parent_id, row.root_id, row.depth) != placed[row.id]:
+                    parent, root, depth = placed[row.id]
+                    changes.append(dict(cid=row.id, p=parent, r=root, d=depth))
+                    self.changed.add(row.article_id)
+                self.touched.add(row.article_id)
+            if changes:
+                db.session.connection().execute(_PLACE, changes)
+
+    def _recount(self) -> None:
+        """Approved comments per article, exact; version bumped where the thread changed."""
+        ids = sorted(self.touched)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            stored = dict(db.session.execute(select(Article.id, Article.comment_count)
+                                             .where(Article.id.in_(chunk))).all())
+            actual = dict(db.session.execute(
+                select(Comment.article_id, func.count()).where(
+                    Comment.article_id.in_(chunk), Comment.status == Status.APPROVED.value)
+                .group_by(Comment.article_id)).all())
+            changes = [dict(aid=aid, n=actual.get(aid, 0)) for aid in chunk
+                       if aid in stored and (aid in self.changed or stored[aid] != actual.get(aid, 0))]
+            if changes:
+                db.session.connection().execute(_RECOUNT, changes)

@@ -1,0 +1,224 @@
+"""What every source hands the importer (threads, authors, comments) and the pure conversions they
+share: article keys from identifiers and URLs, HTML to our Markdown source, the import's report.
+
+Nothing here touches the database.
+"""
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import quote, unquote, urlsplit
+
+from markdownify import MarkdownConverter
+
+from ..discussion.articles import KEY_RE
+from ..discussion.sanitize import is_blank, render_stored
+from ..text import clean_multiline
+
+# A body longer than this many times MAX_COMMENT_LENGTH is cut, with a note saying so.
+LONG_BODY_FACTOR = 10
+SKIP_REASONS = ("deleted", "pingback", "trackback", "orphan", "duplicate", "empty", "unrenderable")
+
+
+@dataclass(slots=True)
+class Thread:
+    """An article of the source: its own id, its identifier (Disqus ``<id>``, WordPress post id), URL, title."""
+    source_id: str
+    identifier: str = ""
+    url: str = ""
+    title: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Author:
+    """Who wrote a comment. ``handle`` is the source's account (Disqus username, WordPress user id):
+    the same handle is one author whatever name it signs; guests are one author per name + e-mail."""
+    name: str = ""
+    email: str = ""
+    handle: str = ""
+    login: str = ""  # a username to start from (Disqus username), if any
+
+    def key(self) -> str | None:
+        if self.handle:
+            return "u:" + self.handle.casefold()
+        if self.name.strip() or self.email.strip():
+            return "g:" + " ".join(self.name.split()).casefold() + "\x00" + self.email.strip().lower()
+        return None  # no name, no e-mail: the comment has no author (author null)
+
+
+@dataclass(slots=True)
+class Item:
+    """One comment of the source. ``skip`` names why it is not imported (it still becomes a tombstone
+    if it has replies); otherwise ``status`` is approved, pending or spam."""
+    source_id: str
+    thread: Thread | None
+    parent_id: str | None
+    author: Author | None
+    created_at: datetime
+    body: str
+    html: bool  # the body is HTML (Disqus, WordPress), not Markdown (Isso)
+    status: str = "approved"
+    skip: str | None = None
+    upvotes: int = 0
+    downvotes: int = 0
+
+
+@dataclass
+class Report:
+    """What an import did (or, with --dry-run, would do)."""
+    articles: int = 0
+    comments: Counter = field(default_factory=Counter)  # imported, by status
+    authors: int = 0
+    tombstones: int = 0
+    skipped: Counter = field(default_factory=Counter)  # by reason
+    capped: int = 0  # replies attached at MAX_DEPTH
+    long: int = 0  # bodies over MAX_COMMENT_LENGTH, imported as they are
+    truncated: int = 0  # bodies over LONG_BODY_FACTOR x MAX_COMMENT_LENGTH, cut with a note
+
+    def lines(self, dry_run: bool) -> list[str]:
+        statuses = ", ".join(f"{status} {n}" for status, n in sorted(self.comments.items())) or "none"
+        skipped = ", ".join(f"{reason} {self.skipped[reason]}" for reason in SKIP_REASONS)
+        return [
+            "Dry run: nothing was written." if dry_run else "Import done.",
+            f"articles: {self.articles} new",
+            f"comments: {sum(self.comments.values())} imported ({statuses}); {self.tombstones} tombstones",
+            f"authors: {self.authors} new accounts",
+            f"skipped: {skipped}",
+            f"replies attached at the maximum depth: {self.capped}; long bodies kept: {self.long}, "
+            f"cut: {self.truncated}",
+        ]
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An ISO 8601 or ``YYYY-MM-DD HH:MM:SS`` time, read as UTC when it says no zone; None if unreadable."""
+    text = (text or "").strip()
+    if not text or text.startswith("0000"):
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+# -- article keys ---------------------------------------------------------------------------------
+
+_NOT_KEY = re.compile(r"[^A-Za-z0-9._:\-]+")
+_INDEX_PAGE = re.compile(r"/index\.html?$", re.IGNORECASE)
+
+
+def normalise_url(url: str) -> str:
+    """host + path: no scheme (http and https are one page), no query, no fragment, no trailing
+    ``index.html`` or slash, the host lower-cased and the path's escapes made canonical."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    host = (parts.hostname or "").lower()
+    if port and port not in (80, 443):
+        host += f":{port}"
+    path = quote(unquote(_INDEX_PAGE.sub("/", parts.path)), safe="/")
+    return host + path.rstrip("/")
+
+
+def key_from_text(text: str) -> str | None:
+    """A valid article key from any text, always the same for the same text: every run of other
+    characters becomes ``-``; a key over 200 characters is cut and ends with a hash of the text."""
+    cleaned = _NOT_KEY.sub("-", text).strip("-._:")
+    if not cleaned:
+        return None
+    if len(cleaned) > 200:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        cleaned = cleaned[:189].rstrip("-._:") + "-" + digest
+    return cleaned
+
+
+def article_key(thread: Thread, mode: str) -> str | None:
+    """The key of ``thread``: its identifier (``mode`` identifier) or its normalised URL (``mode`` url),
+    the other one when the chosen one is empty; None when it has neither."""
+    identifier = thread.identifier.strip()
+    from_url = key_from_text(normalise_url(thread.url)) if thread.url.strip() else None
+    if thread.url.strip() and from_url is None:
+        from_url = "index"  # the site's home page: "/" or "https://blog.example/" without a host part
+    from_identifier = None
+    if identifier:
+        from_identifier = identifier if KEY_RE.fullmatch(identifier) else key_from_text(identifier)
+    first, second = (from_identifier, from_url) if mode == "identifier" else (from_url, from_identifier)
+    return first or second
+
+
+# -- bodies ---------------------------------------------------------------------------------------
+
+class _Converter(MarkdownConverter):
+    def convert_a(self, el, text, parent_tags=None, **kwargs):
+        """A link our sanitizer would refuse (javascript:, relative) keeps only its text."""
+        if not (el.attrs.get("href") or "").strip().lower().startswith(("http://", "https://", "mailto:")):
+            return text
+        return super().convert_a(el, text, parent_tags=parent_tags, **kwargs)
+
+    def convert_img(self, el, text, parent_tags=None, **_):
+        """Our Markdown shows no images: an image becomes a link to it (or its alt text)."""
+        alt = " ".join((el.attrs.get("alt") or "").split())
+        src = el.attrs.get("src") or ""
+        if src.startswith(("http://", "https://")):
+            return f"[{alt or 'image'}]({src})"
+        return alt
+
+
+_CONVERTER = _Converter(heading_style="ATX", bullets="-")
+_BLOCK_TAGS = re.compile(r"<(?:p|div|br|ul|ol|blockquote|pre|h[1-6]|table)\b", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n\s*\n")
+_MANY_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def paragraphs(html: str) -> str:
+    """WordPress keeps a comment's line breaks as typed and adds paragraphs when showing it (wpautop):
+    do the same before converting, unless the text has its own block tags."""
+    if _BLOCK_TAGS.search(html):
+        return html
+    blocks = [block.strip() for block in _BLANK_LINES.split(html.strip()) if block.strip()]
+    return "".join("<p>" + block.replace("\n", "<br>\n") + "</p>" for block in blocks)
+
+
+def to_markdown(body: str, is_html: bool) -> str:
+    """Our Markdown source for a body of the source: HTML is converted; Markdown (Isso) is kept."""
+    text = _CONVERTER.convert(body) if is_html else body
+    text = clean_multiline(text.replace("\x00", ""))
+    return _MANY_BLANK_LINES.sub("\n\n", text).strip()
+
+
+@dataclass(slots=True)
+class Body:
+    source: str
+    html: str
+    long: bool
+    truncated: bool
+
+
+def prepare(body: str, is_html: bool, max_length: int) -> Body | None:
+    """The stored source and its sanitized HTML (``render_stored``, the one sanitizer), or None
+    when nothing visible is left. Longer than ``max_length`` (MAX_COMMENT_LENGTH, the limit of new
+    posts) is kept as it is, up to LONG_BODY_FACTOR times that; beyond, it is cut with a note."""
+    source = to_markdown(body, is_html)
+    long = len(source) > max_length
+    limit = LONG_BODY_FACTOR * max_length
+    truncated = len(source) > limit
+    if truncated:
+        source = (source[:limit].rstrip() + f"\n\n[…] (cut on import: the original had "
+                  f"{len(source)} characters)")
+    if not source:
+        return None
+    html = render_stored(source)[0]
+    if is_blank(html):
+        return None
+    return Body(source, html, long, truncated)
+
+
+def plain_name(text: str) -> str:
+    """ASCII letters, digits and ``_ . -`` only, for deriving a username."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_.-")[:24]

@@ -1,0 +1,196 @@
+"""`flask import disqus`: threads kept whatever the order, tombstones, spam, authors, keys, reruns,
+and the thread read back through the API as if it had been posted."""
+import tracemalloc
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.accounts.registration import register
+from app.extensions import db
+from app.models import Article, Comment, User
+from app.notifications.models import Event, OutboxMessage
+from app.portability.foreign import run_import
+from app.portability.models import ImportedObject
+
+FIXTURES = Path(__file__).parent / "fixtures" / "imports"
+DISQUS = FIXTURES / "disqus.xml"
+
+
+def run(runner, *args):
+    result = runner.invoke(args=["import", *map(str, args)])
+    return result
+
+
+def rows(app, model):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def thread(client, key, **query):
+    response = client.get(f"/api/v1/articles/{key}/comments", query_string={"replies": 50, **query})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def flat(comments):
+    for comment in comments:
+        yield comment
+        yield from flat(comment["replies"])
+
+
+def by_text(data):
+    return {c["body_html"]: c for c in flat(data["comments"]) if not c.get("deleted")}
+
+
+def test_threads_keep_their_parents_whatever_the_order(app, runner, client):
+    result = run(runner, "disqus", DISQUS)
+    assert result.exit_code == 0, result.output
+    assert "comments: 11 imported (approved 10, spam 1); 2 tombstones" in result.output
+    assert "authors: 6 new accounts" in result.output
+    assert "deleted 2" in result.output and "orphan 1" in result.output
+
+    data = thread(client, "post-1")
+    top = data["comments"]
+    first = next(c for c in top if "First!" in c["body_html"])
+    assert first["body_html"].startswith("<p>First! This is <strong>bold</strong> and a "
+                                         '<a href="https://example.org/page" rel="nofollow ugc noopener">link</a>')
+    reply = first["replies"][0]
+    assert reply["body_html"] == "<p>A reply to Alice.</p>" and reply["depth"] == 1
+    deeper = reply["replies"][0]
+    assert "listed <em>before</em> its parent" in deeper["body_html"] and deeper["depth"] == 2
+    assert deeper["parent_id"] == reply["id"] and reply["parent_id"] == first["id"]
+    # The deleted comment with a reply is a tombstone; the one without replies is gone; spam is not shown.
+    tombstones = [c for c in top if c.get("deleted")]
+    assert len(tombstones) == 2  # the deleted 2004 and the missing 1999, each with its reply
+    shown = by_text(data)
+    assert "<p>Answering a comment that is gone now.</p>" in shown
+    assert "<p>Replying to a comment missing from the export.</p>" in shown
+    assert not any("nobody answered" in text or "pills" in text for text in shown)
+    # Nothing from the file is trusted HTML: script gone, javascript: link reduced to its text.
+    click = next(text for text in shown if "Click" in text)
+    assert click == "<p>Click here</p>"
+
+
+def test_counts_versions_and_authors_are_right(app, runner, client, login, mod):
+    assert run(runner, "disqus", DISQUS).exit_code == 0
+    counts = client.get("/api/v1/counts", query_string={"keys": "post-1,blog.example-2020-other,late-thread"})
+    assert counts.get_json() == {"counts": {"post-1": 7, "blog.example-2020-other": 2, "late-thread": 1}}
+    with app.app_context():
+        articles = {a.key: a for a in db.session.scalars(select(Article))}
+        assert {key: a.comment_count for key, a in articles.items()} == {
+            "post-1": 7, "blog.example-2020-other": 2, "late-thread": 1}
+        assert all(a.version >= 1 for a in articles.values())
+        assert articles["post-1"].title == "Hello, world"
+        # http and https, a query string and a fragment do not split an article in two.
+        assert articles["blog.example-2020-other"].url.startswith("https://blog.example/2020/other/")
+        users = {u.username: u for u in db.session.scalars(select(User))}
+        jane = users["Jane"]  # two anonymous posts, same name and e-mail: one author
+        assert db.session.scalar(select(func.count()).where(Comment.author_id == jane.id)) == 2
+        for user in users.values():
+            if user.imported_from:
+                assert user.password_hash is None and user.email_key is None
+        assert users["alicem"].email == "alice@mail.example"
+        assert users["reader"].display_name == "reader"  # "Site Admin" is refused: the username stands in
+        assert users["reader"].email is None
+        # History sends nothing: no events, no outbox messages.
+        assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    # The spam is in the spam queue of the moderators' view of the thread.
+    as_mod = thread(login(mod), "post-1")
+    assert any(c["status"] == "spam" for c in flat(as_mod["comments"]))
+    # An imported account cannot log in, and does not hold its e-mail address.
+    api = login()
+    response = api.post("/api/v1/auth/login", {"login": "alicem", "password": "anything at all 123"})
+    assert response.status_code in (401, 403)
+    with app.app_context():
+        user = register("alice2", "alice@mail.example", "a long enough passphrase", None, "pbkdf2:sha256:1000")
+        db.session.commit()
+        assert user.email_key == "alice@mail.example"
+
+
+def test_a_second_import_adds_nothing(app, runner, client):
+    assert run(runner, "disqus", DISQUS).exit_code == 0
+    before = thread(client, "post-1")
+    with app.app_context():
+        versions = dict(db.session.execute(select(Article.key, Article.version)).all())
+    counts = {model: rows(app, model) for model in (Article, Comment, User, ImportedObject)}
+    again = run(runner, "disqus", DISQUS)
+    assert again.exit_code == 0, again.output
+    assert "comments: 0 imported" in again.output and "duplicate 12" in again.output
+    assert {model: rows(app, model) for model in counts} == counts
+    assert thread(client, "post-1") == before
+    with app.app_context():
+        assert dict(db.session.execute(select(Article.key, Article.version)).all()) == versions
+
+
+def test_dry_run_reports_the_same_and_writes_nothing(app, runner):
+    dry = run(runner, "disqus", DISQUS, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "Dry run: nothing was written." in dry.output
+    assert rows(app, Comment) == rows(app, User) == rows(app, Article) == rows(app, ImportedObject) == 0
+    real = run(runner, "disqus", DISQUS)
+    assert dry.output.splitlines()[-5:] == real.output.splitlines()[-5:]
+
+
+def test_an_interrupted_import_resumes(app, runner, client, tmp_path):
+    text = DISQUS.read_text()
+    broken = tmp_path / "broken.xml"
+    broken.write_text(text[:text.index('<post dsq:id="2008">')])  # the file ends mid-way
+    result = run(runner, "disqus", broken, "--batch-size", "2")
+    assert result.exit_code != 0 and "cannot read" in result.output
+    assert rows(app, Comment) >= 2  # the batches before the break were committed
+    assert run(runner, "disqus", DISQUS, "--batch-size", "2").exit_code == 0
+    resumed = thread(client, "post-1")
+    with app.app_context():
+        assert db.session.scalar(select(Article.comment_count).where(Article.key == "post-1")) == 7
+        assert db.session.scalar(select(func.count()).select_from(Comment)) == 13
+    depths = sorted(c["depth"] for c in flat(resumed["comments"]))
+    assert depths.count(2) == 1 and depths.count(1) == 3
+
+
+def test_keys_from_urls_and_the_depth_cap(app, runner, client, config):
+    app.config["MAX_DEPTH"] = 1
+    result = run(runner, "disqus", DISQUS, "--key", "url")
+    assert result.exit_code == 0, result.output
+    assert "replies attached at the maximum depth: 1" in result.output
+    data = thread(client, "blog.example-2020-hello")  # index.html and the scheme dropped
+    first = next(c for c in data["comments"] if "First!" in c["body_html"])
+    replies = first["replies"]
+    assert {c["depth"] for c in replies} == {1} and len(replies) == 2  # the reply of the reply moved up
+    assert thread(client, "blog.example-2020-other")["comments"]
+
+
+def test_entity_expansion_is_refused(app, runner, tmp_path):
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+                    '<disqus xmlns="http://disqus.com"><post>&b;</post></disqus>')
+    result = run(runner, "disqus", bomb)
+    assert result.exit_code != 0 and "cannot read" in result.output
+    assert rows(app, Comment) == 0
+
+
+def test_memory_stays_bounded_on_a_bigger_file(app, tmp_path):
+    """Thousands of posts: deleted ones (parsed, never rendered) carry big bodies; memory must not grow
+    with the file."""
+    big = tmp_path / "big.xml"
+    body = "<p>" + "word " * 6000 + "</p>"
+    with big.open("w") as out:
+        out.write('<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">'
+                  '<thread dsq:id="1"><id>big</id><link>https://blog.example/big</link><title>Big</title></thread>')
+        for n in range(600):
+            deleted = "false" if n % 100 == 0 else "true"
+            out.write(f'<post dsq:id="{n + 10}"><message><![CDATA[{body}]]></message>'
+                      f'<createdAt>2020-01-01T00:00:00Z</createdAt><isDeleted>{deleted}</isDeleted>'
+                      f'<isSpam>false</isSpam><author><name>Guest {n % 7}</name><isAnonymous>true</isAnonymous>'
+                      f'</author><thread dsq:id="1" /></post>')
+        out.write("</disqus>")
+    assert big.stat().st_size > 15_000_000
+    with app.app_context():
+        tracemalloc.start()
+        try:
+            run_import("disqus", str(big), "identifier", False, None, 50)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 8_000_000, peak
+    assert rows(app, Comment) == 6

@@ -1,0 +1,69 @@
+"""`flask import wordpress`: every WXR namespace, statuses, pingbacks, paragraphs, the API's view."""
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Article, Comment, User
+
+WXR = Path(__file__).parent / "fixtures" / "imports" / "wordpress.xml"
+NAMESPACES = [f"{scheme}://wordpress.org/export/1.{minor}/" for scheme in ("http", "https") for minor in (0, 1, 2)]
+
+
+def flat(comments):
+    for comment in comments:
+        yield comment
+        yield from flat(comment["replies"])
+
+
+def import_file(runner, path, *options):
+    result = runner.invoke(args=["import", "wordpress", str(path), *options])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_every_export_namespace_reads_the_same(app, runner, client, tmp_path, namespace):
+    path = tmp_path / "export.xml"
+    path.write_text(WXR.read_text(encoding="utf-8").replace("http://wordpress.org/export/1.2/", namespace),
+                    encoding="utf-8")
+    output = import_file(runner, path)
+    assert "comments: 7 imported (approved 5, pending 1, spam 1); 1 tombstones" in output
+    assert "deleted 1, pingback 1, trackback 1" in output
+    data = client.get("/api/v1/articles/12/comments", query_string={"replies": 50}).get_json()
+    assert data["total"] == 4
+    top = data["comments"]
+    marc = next(c for c in top if c["author"] and c["author"]["display_name"] == "Marc")
+    assert marc["body_html"] == ("<p>First line<br>\nsecond line of the same paragraph.</p>\n"
+                                 "<p>A new paragraph with <strong>strong</strong> words &amp; an ampersand.</p>")
+    [editor] = marc["replies"]
+    assert editor["body_html"] == "<p>Thanks Marc!</p>" and editor["author"]["display_name"] == "The Editor"
+    [zoe] = editor["replies"]
+    assert zoe["depth"] == 2 and zoe["author"]["display_name"] == "Zoé"
+    tombstone = next(c for c in top if c.get("deleted"))
+    assert [r["body_html"] for r in tombstone["replies"]] == ["<p>Answering the trashed one.</p>"]
+    texts = " ".join(c["body_html"] or "" for c in flat(top))
+    assert "moderation" not in texts and "casino" not in texts and "pingback" not in texts
+
+
+def test_statuses_authors_and_keys(app, runner, client):
+    output = import_file(runner, WXR, "--key", "url")
+    # Marc, the editor (by user id), Zoé, the held and the spam comment; the trashed one is not imported.
+    assert "authors: 5 new accounts" in output
+    with app.app_context():
+        statuses = dict(db.session.execute(select(Comment.status, func.count()).group_by(Comment.status)).all())
+        assert statuses == {"approved": 5, "pending": 1, "spam": 1, "deleted": 1}
+        articles = {a.key: a for a in db.session.scalars(select(Article))}
+        assert set(articles) == {"wp.example-2021-05-bonjour", "wp.example-about"}
+        assert articles["wp.example-2021-05-bonjour"].title == "Bonjour tout le monde"
+        assert articles["wp.example-2021-05-bonjour"].comment_count == 4
+        assert articles["wp.example-about"].comment_count == 1
+        marc = db.session.scalar(select(User).where(User.display_name == "Marc"))
+        assert db.session.scalar(select(func.count()).where(Comment.author_id == marc.id)) == 3
+        assert marc.email_key is None and marc.password_hash is None and marc.imported_from == "wordpress"
+    assert client.get("/api/v1/articles/wp.example-about/comments").get_json()["total"] == 1
+    again = runner.invoke(args=["import", "wordpress", str(WXR), "--key", "url"])
+    assert "comments: 0 imported" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Comment)) == 8
