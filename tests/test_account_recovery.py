@@ -207,6 +207,14 @@ def test_forgot_answers_the_same_for_known_and_unknown_addresses(app, alice, mai
                  422, "validation_error")
 
 
+def test_forgot_for_an_address_no_account_can_have_is_the_same_202(app, mail_sink, deliver):
+    """A reserved domain (.test, .invalid) is refused at registration, so no account has such an address:
+    asking for it is answered like any address without an account, and nothing is sent."""
+    assert forgot(app, "someone@example.test") == forgot(app, "x@y.invalid") == (202, {"status": "accepted"})
+    deliver()
+    assert mail_sink.messages == []
+
+
 def test_reset_works_once_and_ends_every_other_access(app, make_user, login, mail_sink, deliver):
     fay = make_user("fay", email_verified_at=None)
     elsewhere = login(fay)

@@ -364,3 +364,15 @@ def test_deliveries_are_listed_newest_first_by_pages(app, as_admin, login, alice
     assert set(as_admin.get(path + "?limit=500").get_json()) == {"deliveries", "next"}
     assert_error(as_admin.get(path, query_string={"after": "forged"}), 400)
     assert_error(as_admin.get(path + "?limit=0"), 422)
+
+
+def test_null_is_not_a_value_of_any_field(as_admin, hook):
+    """Leaving a field out keeps it; sending null is a 422 naming it, and nothing changes."""
+    base = {"url": "https://hooks.example/in", "events": ["comment.created"]}
+    error = assert_error(as_admin.post(API, base | {"description": None}), 422, "validation_error")
+    assert "description" in error["fields"]
+    made = hook()
+    error = assert_error(as_admin.patch(f"{API}/{made['id']}", {"disabled": None, "url": None}), 422)
+    assert {"disabled", "url"} <= set(error["fields"])
+    listed = as_admin.get(API).get_json()["webhooks"]
+    assert [(w["id"], w["url"], w["disabled"]) for w in listed] == [(made["id"], made["url"], False)]

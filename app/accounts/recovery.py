@@ -62,10 +62,14 @@ def request_reset(address: str) -> bool:
     try:
         address = normalize_email(address)
     except ValueError as exc:
-        raise validation_error({"email": str(exc)}) from None
-    user = account_for_address(address)
+        if "@" not in address.strip("@") or len(address) > 254:
+            raise validation_error({"email": str(exc)}) from None
+        # Shaped like an address but one we never store (a reserved domain...): no account has it,
+        # and the answer is the same as for any other address without an account.
+        address = None
+    user = account_for_address(address) if address else None
     token = reset_token(user) if user is not None else signed_links.make("reset", 0, h="", e="")
-    payload = mail.compose("reset", to=user.email if user else address,
+    payload = mail.compose("reset", to=user.email if user else "nobody@example.invalid",
                            language=user.language if user else "en",
                            link=mail.public_link("/reset", token=token),
                            username=user.username if user else "", minutes=60)

@@ -20,7 +20,10 @@ class WebhookFields(Strict):
 
 
 def _fields(*names: str) -> tuple[dict, dict]:
-    data, problems = parse_fields(WebhookFields, json_body())
+    sent = json_body()
+    data, problems = parse_fields(WebhookFields, sent)
+    # Leaving a field out keeps it; null is not a value of any of them.
+    problems |= {name: "must not be null" for name in names if name in sent and sent[name] is None}
     return {name: data.get(name) for name in names}, problems
 
 

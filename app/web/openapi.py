@@ -212,8 +212,8 @@ def _paths() -> dict:
             ["articles", "next"]), params=[LIMIT, AFTER])},
         "/articles/{key}": {
             "get": op("An article", 200, ref("Article"), params=[KEY_PARAM]),
-            "put": op("Create or replace an article (admin)", 200, ref("Article"),
-                       obj(article_fields, ["title", "url"]), [KEY_PARAM]),
+            "put": _created_or_updated(op("Create or replace an article (admin)", 200, ref("Article"),
+                                          obj(article_fields, ["title", "url"]), [KEY_PARAM])),
             "patch": op("Change an article (moderator)", 200, ref("Article"), obj(article_fields),
                          [KEY_PARAM]),
         },
@@ -288,6 +288,12 @@ def _paths() -> dict:
                        {"type": "object", "properties": SCHEMAS["Settings"]["properties"]}),
         },
     }
+
+
+def _created_or_updated(operation: dict) -> dict:
+    """An operation answering 201 when it created the thing and 200 when it changed it, same body."""
+    operation["responses"]["201"] = {**operation["responses"]["200"], "description": "Created"}
+    return operation
 
 
 def _merged(*groups: dict) -> dict:

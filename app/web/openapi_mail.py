@@ -18,6 +18,7 @@ _WEBHOOK_ID = path_param("webhook_id", ID)
 _EVENTS = {"type": "array", "items": {"enum": list(WEBHOOK_EVENTS)}, "minItems": 1}
 _ACCEPTED = obj({"status": STR}, ["status"])
 _LANGUAGE = {"enum": ["en", "fr"]}
+_EMAIL = {"type": "string", "format": "email", "maxLength": 254}
 
 SCHEMAS: dict = {
     "Webhook": {
@@ -46,7 +47,7 @@ def paths() -> dict:
     return {
         "/auth/password/forgot": {"post": op(
             "Mail a password-reset link (the same answer whether or not the address has an account)",
-            202, _ACCEPTED, obj({"email": REQUIRED_STR}, ["email"]))},
+            202, _ACCEPTED, obj({"email": _EMAIL}, ["email"]))},
         "/auth/password/reset": {"post": op(
             "Set a new password with a reset link's token, ending every other session and token", 200,
             ref("Session"), obj({"token": REQUIRED_STR, "password": REQUIRED_STR}, ["token", "password"]))},
@@ -59,7 +60,8 @@ def paths() -> dict:
             obj({"token": REQUIRED_STR}, ["token"]))},
         "/auth/email/resend": {"post": op("Mail the verification link again", 202, _ACCEPTED)},
         "/me": {"patch": op("Change the caller's display name, e-mail address or language", 200, ref("User"),
-                            obj({"display_name": STR, "email": STR, "language": _LANGUAGE}))},
+                            obj({"display_name": {"type": "string", "minLength": 1, "maxLength": 64},
+                                 "email": _EMAIL, "language": _LANGUAGE}))},
         "/me/notifications": {
             "get": op("The caller's notification settings", 200, ref("NotificationSettings")),
             "put": op("Change the caller's notification settings (moderation: staff only)", 200,
