@@ -25,7 +25,7 @@ from ..database import writing
 from ..extensions import db
 from ..models import Comment
 from ..timeutil import utcnow
-from . import moderators, replies, webhooks
+from . import mail, moderators, preferences, replies, webhooks
 from .models import Event
 
 # Per event; replies.on_events takes the whole batch (its queries are shared by every reply in it).
@@ -36,11 +36,34 @@ HANDLERS = (webhooks.on_event, moderators.on_event)
 class Plan:
     """The writes a batch of events causes, run together under the write lock."""
     writes: list[Callable[[], None]] = field(default_factory=list)
+    # New notices, each with the message that tells it at once (or None: it waits for a digest).
+    notices: list[tuple[dict, tuple[str, dict] | None]] = field(default_factory=list)
     # Notification messages planned per recipient in this batch (the hourly budget counts them too).
     mails: Counter = field(default_factory=Counter)
 
     def add(self, write: Callable[[], None]) -> None:
         self.writes.append(write)
+
+    def notice(self, user_id: int, kind: str, comment_id: int, article_id: int,
+               message: tuple[str, dict] | None) -> None:
+        """A notice to write unless it exists; ``message`` (category, payload) is sent only if it did not."""
+        self.notices.append(({"user_id": user_id, "kind": kind, "comment_id": comment_id,
+                              "article_id": article_id}, message))
+
+    def write(self) -> None:
+        """Every planned write: the notices in one statement, their messages in another, then the rest."""
+        if self.notices:
+            written = preferences.record_notices([row for row, _ in self.notices],
+                                                 mailed={_key(row) for row, message in self.notices if message})
+            messages = [(row["user_id"], message) for row, message in self.notices
+                        if message is not None and _key(row) in written]
+            mail.queue_many(messages)
+        for write in self.writes:
+            write()
+
+
+def _key(row: dict) -> tuple[int, str, int]:
+    return row["user_id"], row["kind"], row["comment_id"]
 
 
 def process_events(limit: int) -> int:
@@ -66,8 +89,7 @@ def process_events(limit: int) -> int:
         if marked != len(ids):  # another worker processed some of them meanwhile (SQLite): start again
             db.session.rollback()
             return 0
-        for write in plan.writes:
-            write()
+        plan.write()
     db.session.commit()
     return len(events)
 

@@ -84,6 +84,12 @@ def _strings(context: dict) -> dict:
     return {key: value for key, value in context.items() if isinstance(value, (str, int))}
 
 
+def queue_many(messages: list[tuple[int, tuple[str, dict]]]) -> None:
+    """Put composed messages ((recipient id, (category, payload)), ...) in the outbox in one statement."""
+    outbox.enqueue_many([(outbox.MAIL, category, payload, recipient_id, None, payload["message_id"])
+                         for recipient_id, (category, payload) in messages])
+
+
 def queue(category: str, payload: dict, recipient_id: int | None) -> str:
     """Put a composed message in the outbox, in the current transaction."""
     return outbox.enqueue(outbox.MAIL, category, payload, recipient_id=recipient_id,

@@ -46,6 +46,17 @@ def enqueue(channel: str, category: str, payload: dict, *, recipient_id: int | N
     return message_id
 
 
+def enqueue_many(messages: list[tuple[str, str, dict, int | None, int | None, str]]) -> None:
+    """Write several messages (channel, category, payload, recipient_id, webhook_id, message_id) at once."""
+    if not messages:
+        return
+    now = utcnow()
+    run(_INSERT, [{"message_id": message_id, "channel": channel, "category": category,
+                   "recipient_id": recipient_id, "webhook_id": webhook_id, "payload": payload,
+                   "state": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
+                  for channel, category, payload, recipient_id, webhook_id, message_id in messages])
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A message a worker holds until ``lease_ends``."""

@@ -34,6 +34,23 @@ def record_notice(user_id: int, kind: str, comment_id: int, article_id: int, mai
     return inserted is not None
 
 
+def record_notices(rows: list[dict], mailed: set[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
+    """Write the notices (user_id, kind, comment_id, article_id) that do not exist yet, in one statement;
+    those keyed in ``mailed`` as told now. Returns the (user_id, kind, comment_id) written."""
+    now = utcnow()
+    params = [row | {"created_at": now, "mailed_at": now if (row["user_id"], row["kind"], row["comment_id"]) in mailed
+                     else None} for row in rows]
+    written = db.session.execute(_insert_notices(db.engine.dialect.name), params).all()
+    return {(row.user_id, row.kind, row.comment_id) for row in written}
+
+
+@cache
+def _insert_notices(dialect_name: str):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (dialect.insert(Notice).on_conflict_do_nothing()
+            .returning(Notice.user_id, Notice.kind, Notice.comment_id))
+
+
 @cache
 def _insert_notice(dialect_name: str):
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once (it runs for every notice)."""

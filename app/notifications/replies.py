@@ -6,7 +6,6 @@ Each (reader, reply) is told once (a ``reply`` notice): a reply approved, sent b
 approved again is not announced twice. ``instant`` mails it now while the reader's hourly budget
 (NOTIFY_MAX_PER_HOUR) allows, else it waits for the next digest (``digests.py``), as ``daily`` does.
 """
-from functools import partial
 
 from flask import current_app
 from sqlalchemy import select
@@ -45,11 +44,11 @@ def on_events(batch: list, plan) -> None:
             user = users.get(user_id)
             if user is None or (user_id, comment.article_id) in muted or (user_id, comment_id) in told:
                 continue
-            payload = None
+            message = None
             if mode == "instant" and recent.get(user_id, 0) + plan.mails[user_id] < limit:
-                payload = compose(user, comment, why)
+                message = ("reply", compose(user, comment, why))
                 plan.mails[user_id] += 1
-            plan.add(partial(_record, user_id, comment_id, comment.article_id, payload))
+            plan.notice(user_id, preferences.REPLY, comment_id, comment.article_id, message)
 
 
 def _wanted(comments: list[Comment]) -> dict[int, dict[int, tuple[str, str]]]:
@@ -87,13 +86,6 @@ def _users(ids: set[int]) -> dict[int, User]:
         return {}
     return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))
             if preferences.reachable(user)}
-
-
-def _record(user_id: int, comment_id: int, article_id: int, payload: dict | None) -> None:
-    """Under the write lock: the notice, and the message when it is told at once (and told first)."""
-    if preferences.record_notice(user_id, preferences.REPLY, comment_id, article_id, mailed=payload is not None) \
-            and payload is not None:
-        mail.queue("reply", payload, user_id)
 
 
 def relevant(comment: Comment | None) -> bool:
