@@ -415,3 +415,16 @@ def test_forgot_is_limited_per_ip_across_the_api_and_the_page(app, config, alice
     refused = api.post("/api/v1/auth/password/forgot", {"email": "someone@example.org"})
     assert_error(refused, 429, "rate_limited")
     assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_wrong_current_passwords_are_limited_per_account(app, config, alice):
+    """Guessing the current password through a stolen session meets the login-failure limit."""
+    config.update(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_FAILURES="2 per minute")
+    limited_app = create_app(config)
+    api = ApiClient(limited_app.test_client(), alice)  # logged in
+    for guess in ("guess number one", "guess number two"):
+        assert_error(api.post("/api/v1/auth/password", {"current_password": guess, "password": NEW_PASSWORD}),
+                     403, "forbidden")
+    refused = api.post("/api/v1/auth/password", {"current_password": PASSWORD, "password": NEW_PASSWORD})
+    assert_error(refused, 429, "rate_limited")
+    assert int(refused.headers["Retry-After"]) >= 1

@@ -32,7 +32,7 @@ from ..web.caller import (
 )
 from ..web.i18n import pick_language
 from ..web.login_throttle import remember_device, throttle_login
-from ..web.ratelimits import client_address
+from ..web.ratelimits import client_address, per_user
 from ..web.ratelimits import limit as rate_limit
 from ..web.validation import Line, Strict, body, json_body, parse_fields
 
@@ -237,6 +237,9 @@ def reset_password():
 
 
 @bp.post("/auth/password")
+# Wrong current passwords count like failed logins, per account: a stolen session cannot guess it.
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_FAILURES"], key_func=per_user,
+               scope="password-change-failures", deduct_when=lambda response: response.status_code == 403)
 def change_password():
     user = require_user()
     data = body(PasswordChange)

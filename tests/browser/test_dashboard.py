@@ -63,6 +63,9 @@ def log_in(page, account, next_path="/moderation"):
 def open_dashboard(page, account, queue=None, article=None):
     log_in(page, account)
     page.wait_for_url(re.compile(r"/moderation"))
+    # The first queue is loaded: the dashboard's modules are running and its tabs answer clicks (a
+    # click before that follows the tab's plain link, and a busy machine made the test flaky).
+    expect(page.locator('[data-count="pending"]')).to_have_text(re.compile(r"\d"))
     if queue:
         page.click(f"#tab-{queue}")
     if article:
