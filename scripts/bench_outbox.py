@@ -22,7 +22,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench import HOST, Server, bearer_token, flask_cli, free_port  # noqa: E402
+from bench import HOST, Server, bearer_token, flask_cli, free_port, stop_process  # noqa: E402
 
 BIN = Path(sys.executable).parent
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
@@ -118,13 +117,7 @@ class WorkerProcess:
                                             start_new_session=True)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
+        stop_process(self.process)
 
 
 # ---------------------------------------------------------------- the database
