@@ -97,7 +97,8 @@ def _settle(user_id: int, kind: str, now: datetime) -> int:
         notice.mailed_at = now
     if kind == preferences.REPLY:
         wanted = [comments[n.comment_id] for n in notices if replies.relevant(comments.get(n.comment_id))]
-        wanted = [c for c in wanted if not preferences.muted(user_id, c.article_id)]
+        muted = preferences.muted_articles(user_id)
+        wanted = [c for c in wanted if c.article_id not in muted]
         if wanted and preferences.reachable(user):
             mail.queue("reply_digest", _reply_digest(user, wanted), user_id)
             settings.replies_digest_at = now

@@ -179,6 +179,7 @@ def reachable(user: User | None) -> bool:
     return user.email_verified or not current_app.config["REQUIRE_VERIFIED_EMAIL"]
 
 
-def muted(user_id: int, article_id: int) -> bool:
-    row = db.session.get(Subscription, (user_id, article_id))
-    return row is not None and not row.subscribed
+def muted_articles(user_id: int) -> set[int]:
+    """The discussions ``user_id`` muted, in one query."""
+    return set(db.session.scalars(select(Subscription.article_id).where(
+        Subscription.user_id == user_id, Subscription.subscribed.is_(False))))
