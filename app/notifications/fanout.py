@@ -3,9 +3,9 @@ only for the writes:
 
 1. *Plan* (no write lock): a batch of unprocessed events is read (on PostgreSQL locked
    ``FOR UPDATE SKIP LOCKED``, so two workers never plan the same events) and each goes to every
-   handler: ``webhooks.on_event`` (calls to the endpoints that want it), ``moderators.on_event``
-   (moderators told of held comments), and the batch to ``replies.on_events`` (readers told of
-   replies, in a few queries for the whole batch). A handler
+   handler: ``webhooks.on_event`` (calls to the endpoints that want it), and the batch to
+   ``replies.on_events`` (readers told of replies) and ``moderators.on_events`` (moderators told of
+   held comments), each in a few queries for the whole batch. A handler
    reads what it needs, composes its messages, and adds the writes to the ``Plan``.
 2. *Write* (under the write lock): the events are marked processed, but only if no other worker did
    meanwhile (SQLite has no row locks: the guarded UPDATE tells), then the planned writes run, in
@@ -28,8 +28,9 @@ from ..timeutil import utcnow
 from . import mail, moderators, preferences, replies, webhooks
 from .models import Event
 
-# Per event; replies.on_events takes the whole batch (its queries are shared by every reply in it).
-HANDLERS = (webhooks.on_event, moderators.on_event)
+# Per event; replies.on_events and moderators.on_events take the whole batch (their queries are shared
+# by every comment in it).
+HANDLERS = (webhooks.on_event,)
 
 
 @dataclass
@@ -81,6 +82,7 @@ def process_events(limit: int) -> int:
         for handler in HANDLERS:
             handler(event, comment, plan)
     replies.on_events(batch, plan)
+    moderators.on_events(batch, plan)
     ids = [event.id for event in events]
     with writing():
         marked = db.session.execute(

@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from html.parser import HTMLParser
 
-from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 
 from ..accounts import signed_links
 from ..accounts.signed_links import BadLink
-from ..database import run
 from ..extensions import db
 from ..models import Article
 from ..timeutil import utcnow
@@ -150,30 +148,14 @@ def excerpt_html(html: str, limit: int = EXCERPT_CHARS) -> str | None:
 
 # -- the hourly budget -----------------------------------------------------------------------
 
-_RECENT = (select(func.count()).select_from(OutboxMessage)
-           .where(OutboxMessage.recipient_id == bindparam("user_id"),
-                  OutboxMessage.category.in_(CATEGORIES),
-                  OutboxMessage.created_at > bindparam("since")))
-
-
-def sent_last_hour(user_id: int) -> int:
-    """Notification messages written for ``user_id`` in the last hour (the current transaction's too)."""
-    return run(_RECENT, {"user_id": user_id, "since": utcnow() - timedelta(hours=1)}).scalar_one()
-
-
 def sent_last_hour_many(user_ids) -> dict[int, int]:
-    """``sent_last_hour`` of several users in one query (users with none are left out)."""
+    """Notification messages written for each of ``user_ids`` in the last hour, in one query (users
+    with none are left out): what NOTIFY_MAX_PER_HOUR counts."""
     return dict(db.session.execute(
         select(OutboxMessage.recipient_id, func.count()).where(
             OutboxMessage.recipient_id.in_(list(user_ids)), OutboxMessage.category.in_(CATEGORIES),
             OutboxMessage.created_at > utcnow() - timedelta(hours=1))
         .group_by(OutboxMessage.recipient_id)).all())
-
-
-def within_budget(user_id: int, planned: int = 0) -> bool:
-    """Whether one more notification message may go to ``user_id`` now (``planned``: messages already
-    planned for them and not yet written)."""
-    return sent_last_hour(user_id) + planned < current_app.config["NOTIFY_MAX_PER_HOUR"]
 
 
 def recent_count_subquery(user_column):

@@ -13,6 +13,7 @@ The links open a confirmation page (GET never acts); its POST decides through
 from dataclasses import dataclass
 from functools import partial
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -26,54 +27,59 @@ from .models import Notice, NotificationSettings
 HOLD_EVENTS = (events.COMMENT_CREATED, events.COMMENT_HELD)
 
 
-def on_event(event, comment, plan) -> None:
-    """Plan telling the moderators who want to know that a comment waits for review."""
-    if event.type not in HOLD_EVENTS or comment is None or comment.status != Status.PENDING:
+def on_events(batch: list, plan) -> None:
+    """Plan telling the moderators who want to know that each comment of ``batch`` ((event, comment)
+    pairs) held for review waits now. A few queries for the whole batch (a spam wave holds many)."""
+    held = {comment.id: comment for event, comment in batch
+            if event.type in HOLD_EVENTS and comment is not None and comment.status == Status.PENDING}
+    if not held:
         return
-    for moderator, mode in recipients(comment):
-        known = _known_notice(moderator.id, comment)
-        if known is False:
-            continue  # this very hold was told already
-        payload = None
-        if mode == "instant" and links.within_budget(moderator.id, planned=plan.mails[moderator.id]):
-            payload = compose(moderator, comment)
-            plan.mails[moderator.id] += 1
-        plan.add(partial(_record, moderator.id, comment.id, comment.article_id, known, payload))
+    staff = _staff()
+    if not staff:
+        return
+    earlier = {(row.user_id, row.comment_id): row for row in db.session.execute(
+        select(Notice.id, Notice.user_id, Notice.comment_id, Notice.created_at).where(
+            Notice.kind == preferences.MODERATION, Notice.comment_id.in_(held),
+            Notice.user_id.in_([moderator.id for moderator, _ in staff])))}
+    recent = links.sent_last_hour_many([moderator.id for moderator, _ in staff])
+    limit = current_app.config["NOTIFY_MAX_PER_HOUR"]
+    for comment in held.values():
+        for moderator, mode in staff:
+            if not may_be_told(moderator, comment):
+                continue
+            row = earlier.get((moderator.id, comment.id))
+            if row is not None and row.created_at >= comment.decided_at:
+                continue  # this very hold was told already
+            message = None
+            if mode == "instant" and recent.get(moderator.id, 0) + plan.mails[moderator.id] < limit:
+                message = ("moderation", compose(moderator, comment))
+                plan.mails[moderator.id] += 1
+            if row is None:
+                plan.notice(moderator.id, preferences.MODERATION, comment.id, comment.article_id, message)
+            else:  # an earlier hold's notice, told again for this one
+                plan.add(partial(_record, moderator.id, comment.id, comment.article_id, row.id,
+                                 message[1] if message else None))
 
 
-def _known_notice(user_id: int, comment: Comment) -> int | None | bool:
-    """The id of the (moderator, comment) notice of an earlier hold (to reuse), None when there is none,
-    False when it is of this very hold (told since the comment last changed status)."""
-    row = db.session.execute(select(Notice.id, Notice.created_at).where(
-        Notice.user_id == user_id, Notice.kind == preferences.MODERATION, Notice.comment_id == comment.id)).first()
-    if row is None:
-        return None
-    return False if row.created_at >= comment.decided_at else row.id
-
-
-def _record(user_id: int, comment_id: int, article_id: int, known: int | None, payload: dict | None) -> None:
-    """Under the write lock: the notice of this hold (a new one, or the earlier hold's reset), and the
-    message when it is told at once."""
+def _record(user_id: int, comment_id: int, article_id: int, known: int, payload: dict | None) -> None:
+    """Under the write lock: an earlier hold's notice reset for this hold, and the message when it is
+    told at once."""
     now = utcnow()
-    if known is None:
-        written = preferences.record_notice(user_id, preferences.MODERATION, comment_id, article_id,
-                                            mailed=payload is not None)
-    else:
-        written = db.session.execute(
-            update(Notice).where(Notice.id == known).values(created_at=now, mailed_at=now if payload else None),
-            execution_options={"synchronize_session": False}).rowcount == 1
+    written = db.session.execute(
+        update(Notice).where(Notice.id == known).values(created_at=now, mailed_at=now if payload else None),
+        execution_options={"synchronize_session": False}).rowcount == 1
     if written and payload is not None:
         mail.queue("moderation", payload, user_id)
 
 
-def recipients(comment: Comment) -> list[tuple[User, str]]:
-    rows = db.session.execute(
+def _staff() -> list[tuple[User, str]]:
+    """Moderators and admins with moderation messages on, and their mode."""
+    return [(user, mode) for user, mode in db.session.execute(
         select(User, NotificationSettings.moderation)
         .join(NotificationSettings, NotificationSettings.user_id == User.id)
         .where(User.role.in_((Role.MODERATOR, Role.ADMIN)),
                NotificationSettings.moderation.in_(("instant", "hourly")))
-        .order_by(User.id)).all()
-    return [(user, mode) for user, mode in rows if may_be_told(user, comment)]
+        .order_by(User.id)).all()]
 
 
 def may_act(moderator: User, comment: Comment) -> bool:

@@ -3,7 +3,7 @@ muted), unsubscribing through a mailed link, and who may receive mail at all."""
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import writing
@@ -25,15 +25,6 @@ def _insert_ignore(model, **values) -> None:
     db.session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
 
 
-def record_notice(user_id: int, kind: str, comment_id: int, article_id: int, mailed: bool) -> bool:
-    """Write the (user, kind, comment) notice unless it exists; True when this call wrote it."""
-    now = utcnow()
-    inserted = db.session.execute(_insert_notice(db.engine.dialect.name), {
-        "user_id": user_id, "kind": kind, "comment_id": comment_id, "article_id": article_id,
-        "created_at": now, "mailed_at": now if mailed else None}).first()
-    return inserted is not None
-
-
 def record_notices(rows: list[dict], mailed: set[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
     """Write the notices (user_id, kind, comment_id, article_id) that do not exist yet, in one statement;
     those keyed in ``mailed`` as told now. Returns the (user_id, kind, comment_id) written."""
@@ -49,15 +40,6 @@ def _insert_notices(dialect_name: str):
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return (dialect.insert(Notice).on_conflict_do_nothing()
             .returning(Notice.user_id, Notice.kind, Notice.comment_id))
-
-
-@cache
-def _insert_notice(dialect_name: str):
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once (it runs for every notice)."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    columns = ("user_id", "kind", "comment_id", "article_id", "created_at", "mailed_at")
-    return (dialect.insert(Notice).values({name: bindparam(name) for name in columns})
-            .on_conflict_do_nothing().returning(Notice.id))
 
 
 # -- settings ----------------------------------------------------------------------------
