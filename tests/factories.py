@@ -4,10 +4,11 @@ of everything an attack could change, and the ``World`` the ``world`` fixture (c
 The attack tests come from /work/shared/corpus/: auth-attacks.md (cases numbered like 1.3) and
 bad-requests.md (cases numbered like W5); each such test names its case in its name and docstring.
 """
+from contextlib import contextmanager
 from functools import cached_property
 from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from app.discussion.lifecycle import change_status
@@ -176,3 +177,20 @@ def seed_thread(app, key: str, size: int, first_id: int, url: str | None = None)
             })
         db.session.execute(insert(Comment), rows)
         db.session.commit()
+
+
+@contextmanager
+def recorded_statements(app):
+    """``with recorded_statements(app) as statements:``: the SQL the app runs inside the block (BEGIN and
+    COMMIT not included)."""
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

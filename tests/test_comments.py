@@ -8,7 +8,13 @@ from app.extensions import db
 from app.models import Comment, Vote
 
 from .conftest import ALLOWED_ORIGIN
-from .factories import assert_error, post_comment, seed_thread, snapshot
+from .factories import (
+    assert_error,
+    post_comment,
+    recorded_statements,
+    seed_thread,
+    snapshot,
+)
 
 
 def _age_comments(app, by):
@@ -341,17 +347,8 @@ def test_flags(app, login, alice, bob, article):
 
 
 def _count_queries(app, path):
-    from sqlalchemy import event
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    def count(*_args):
-        statements.append(1)
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(app) as statements:
         response = app.test_client().get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(statements)
 
@@ -369,18 +366,9 @@ def test_reading_a_thread_costs_a_constant_number_of_queries(app, alice):
 
 def _post_statements(app, api, key, **fields):
     """The SQL statements one POST of a comment runs (BEGIN and COMMIT not included)."""
-    from sqlalchemy import event
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
     api.get("/api/v1/auth/me")  # the CSRF token, fetched before counting
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(app) as statements:
         response = post_comment(api, f"counted post on {key} {fields}", key=key, **fields)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 201, response.get_json()
     return statements
 

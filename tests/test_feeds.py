@@ -4,12 +4,12 @@ from xml.etree import ElementTree
 
 import feedparser
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Article, Comment
 
-from .factories import seed_thread, set_status
+from .factories import recorded_statements, seed_thread, set_status
 from .xss_corpus import MAX_COMMENT_LENGTH, assert_inert_html, load_payloads
 
 PUBLIC = "https://comments.example"
@@ -181,18 +181,8 @@ def test_hostile_comments_stay_inert_in_the_feed(app, client, make_article, logi
 
 
 def _statements(app, path: str, **headers) -> tuple[int, object]:
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(*_args):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(app) as statements:
         response = app.test_client().get(path, headers=headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     return len(statements), response
 
 

@@ -12,6 +12,7 @@ Fixtures:
 """
 import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -321,6 +322,15 @@ def thread_frame(page):
             return frame
         time.sleep(0.05)
     raise AssertionError("no thread frame")
+
+
+def wait_ready(page):
+    """The framed thread (a FrameLocator), once its script has run and knows who is reading."""
+    from playwright.sync_api import expect
+    frame = page.frame_locator(FRAME)
+    expect(frame.locator("html")).not_to_have_class(re.compile("no-js"))
+    expect(frame.locator(".cz-auth, .cz-me").locator("visible=true")).to_have_count(1)
+    return frame
 
 
 @pytest.fixture(scope="session")

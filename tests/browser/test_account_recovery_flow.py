@@ -11,7 +11,7 @@ import sys
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, ROOT, thread_frame
+from tests.browser.conftest import PASSWORD, ROOT, thread_frame, wait_ready
 
 NEW_PASSWORD = "a brand new pass phrase 42"
 SEPARATOR = "-" * 72
@@ -36,13 +36,6 @@ def link_in(message: str, live_server, path: str) -> str:
     found = re.findall(re.escape(live_server.url + path) + r"\?token=[^\s<>\"]+", message)
     assert found, f"no {path} link on {live_server.url} in:\n{message}"
     return found[-1]
-
-
-def wait_ready(page):
-    frame = page.frame_locator("#causerie-thread iframe")
-    expect(frame.locator("html")).not_to_have_class(re.compile("no-js"))
-    expect(frame.locator(".cz-auth, .cz-me").locator("visible=true")).to_have_count(1)
-    return frame
 
 
 def test_register_confirm_forget_and_reset_in_the_widget(live_server, new_context, watch_console):

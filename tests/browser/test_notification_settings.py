@@ -1,16 +1,10 @@
 """Notification settings in a real browser: a reader's replies setting and "notify me of replies in
 this discussion" box in the widget, and a moderator's own setting in the dashboard; what the
 browser chose is what the API reports."""
-import re
 
 from playwright.sync_api import expect
 
-
-def wait_ready(page):
-    frame = page.frame_locator("#causerie-thread iframe")
-    expect(frame.locator("html")).not_to_have_class(re.compile("no-js"))
-    expect(frame.locator(".cz-auth, .cz-me").locator("visible=true")).to_have_count(1)
-    return frame
+from tests.browser.conftest import wait_ready
 
 
 def test_reader_sets_reply_notifications_and_subscribes(live_server, new_context, watch_console):

@@ -8,7 +8,13 @@ import jwt
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import FRAME, HOST_ORIGIN, PASSWORD, thread_frame
+from tests.browser.conftest import (
+    FRAME,
+    HOST_ORIGIN,
+    PASSWORD,
+    thread_frame,
+    wait_ready,
+)
 
 DEMO_KEY = "thinking-machines-cofondateurs-openai"
 # Records every dialog function call in the frame it runs in (init scripts run in every frame).
@@ -29,14 +35,6 @@ def demo(live_server):
 
 def thread(page):
     return page.frame_locator(FRAME)
-
-
-def wait_ready(page):
-    """Until the frame's script has run and knows who is reading."""
-    frame = thread(page)
-    expect(frame.locator("html")).not_to_have_class(re.compile("no-js"))
-    expect(frame.locator(".cz-auth, .cz-me").locator("visible=true")).to_have_count(1)
-    return frame
 
 
 def iframe_height(page) -> float:
