@@ -9,21 +9,26 @@ FLASK := $(BIN)/flask --app app
 PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
+DB ?= sqlite
 
 # Stamps: reinstall only when pyproject.toml changes.
 INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.dev-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev run worker test bench bench-outbox serve chromium migrate clean
+.PHONY: help venv dev run worker test bench bench-outbox spam-bench serve chromium migrate clean
 
 help:
 	@echo "make run     install, migrate, load the demo and serve on http://$(HOST):$(PORT), with the worker"
 	@echo "             beside it (no MAIL_SERVER: it prints every e-mail, links included, here)"
 	@echo "make worker  only the worker: delivers e-mail and webhooks (flask --app app worker)"
 	@echo "make test    install dev dependencies and run the whole suite (PYTEST_ARGS=... to pass options)"
-	@echo "make bench   seed threads of 10..10,000 comments and load-test them under gunicorn, then"
+	@echo "make bench   seed threads of 10..10,000 comments (and a lopsided one, and one under discussion) and"
+	@echo "             load-test them under gunicorn, logged out and in (DB=postgres: the same on a throwaway"
+	@echo "             database of the local PostgreSQL), then"
 	@echo "             the worker's throughput, memory and cost to posting (make bench-outbox alone)"
+	@echo "make spam-bench  replay the labelled comment sets (../shared/data/spam) through the spam filter"
+	@echo "             in time order: AUC, precision/recall per window, scoring time, model size, refit time"
 	@echo "make serve   production server: gunicorn with gunicorn.conf.py (CAUSERIE_BIND, WEB_CONCURRENCY);"
 	@echo "             run 'flask --app app worker' beside it (same DATABASE_URL, SECRET_KEY, PUBLIC_URL,"
 	@echo "             MAIL_*), e.g. as a systemd unit: see docs/worker.md"
@@ -89,12 +94,15 @@ test: dev chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: dev
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py --db $(DB)
 	@if [ -f scripts/bench_render.py ]; then $(BIN)/python scripts/bench_render.py; fi
 	$(BIN)/python scripts/bench_outbox.py
 
 bench-outbox: dev
 	$(BIN)/python scripts/bench_outbox.py
+
+spam-bench: venv
+	$(BIN)/python scripts/spam_bench.py
 
 serve: migrate
 	$(BIN)/gunicorn -c gunicorn.conf.py "app:create_app()"

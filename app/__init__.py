@@ -12,6 +12,7 @@ from .config import DEFAULTS
 from .extensions import db, limiter, login_manager, migrate
 from .notifications import models as _notification_tables  # noqa: F401  (known to Alembic and the ORM)
 from .portability import models as _import_tables  # noqa: F401  (known to Alembic and the ORM)
+from .spam import models as _spam_tables  # noqa: F401  (known to Alembic and the ORM)
 from .web import error_handlers
 
 

@@ -87,6 +87,8 @@ def register_commands(app) -> None:
     app.cli.add_command(worker)
     from .portability import commands as portability_commands
     portability_commands.register(app)
+    from .spam.commands import spam
+    app.cli.add_command(spam)
 
 
 @click.command("worker")

@@ -95,6 +95,9 @@ DEFAULTS = {
     # The worker: messages claimed at a time, and how long it sleeps when there is nothing to do.
     "WORKER_BATCH": 100,
     "WORKER_IDLE_SECONDS": 1.0,
+    # Score every reader's post and edit with the spam filter trained on this site's moderators'
+    # decisions (spam/filter.py); its settings (PUT /moderation/spam-filter) apply while this is on.
+    "SPAM_FILTER": True,
     # Account e-mails asked for, per IP address (forgot password) and per user (resend verification).
     "RATELIMIT_PASSWORD_FORGOT": "5 per minute;50 per day",
     "RATELIMIT_EMAIL_RESEND": "3 per 10 minutes;20 per day",

@@ -16,6 +16,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     String,
@@ -229,13 +230,17 @@ class Comment(db.Model):
         Index("ix_comments_thread", "article_id", "parent_id", "created_at"),
         Index("ix_comments_root", "root_id"),
         Index("ix_comments_parent", "parent_id"),
+        # A comment's replies in order (the pages everyone shares pick the first few of each).
+        Index("ix_comments_children", "parent_id", "created_at"),
         Index("ix_comments_queue", "status", "decided_at"),
         # The pending queue (oldest first) and the flagged queue (approved with open flags).
         Index("ix_comments_pending", "status", "created_at"),
         Index("ix_comments_flagged", "status", "open_flags"),
         Index("ix_comments_author", "author_id", "created_at"),
+        # A logged-in reader's own comments in the thread they read (shared_pages.reader_marks).
+        Index("ix_comments_author_article", "author_id", "article_id", "status"),
         # The duplicate check of every post (comments._is_duplicate): an author's recent same texts.
-        Index("ix_comments_author_text", "author_id", "text_key", "created_at"),
+        Index("ix_comments_author_text", "author_id", "text_key", "article_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -257,9 +262,15 @@ class Comment(db.Model):
     downvotes: Mapped[int] = mapped_column(default=0)
     # Flags not yet resolved by a moderator's decision.
     open_flags: Mapped[int] = mapped_column(default=0)
+    # Publicly shown direct replies (discussion/shown.py): the reply_count the public sees.
+    shown_replies: Mapped[int] = mapped_column(default=0, server_default="0")
     # sanitize.text_key(body_html): the visible text, normalised and hashed, for the duplicate check.
     # The server default covers rows an older release inserts during a rolling deploy.
     text_key: Mapped[str] = mapped_column(String(64), server_default="")
+    # The spam filter's score (0..1) when last posted or edited by a reader; NULL: never scored.
+    spam_score: Mapped[float | None] = mapped_column(Float)
+    # Why the comment was last sent to pending, as its author is told (moderation.rules.HELD_BECAUSE).
+    held_because: Mapped[str | None] = mapped_column(String(16))
 
     article: Mapped[Article] = relationship(lazy="raise")
     author: Mapped[User | None] = relationship(lazy="raise")

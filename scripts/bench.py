@@ -1,25 +1,30 @@
 """``make bench``: load-test Causerie's threads under gunicorn, against a static-JSON ceiling.
 
 What it does, all on 127.0.0.1 and all bounded in time:
-1. A fresh SQLite database in a temporary folder (``flask db upgrade``), seeded
-   directly through the tables (fast) with threads of 10, 100, 1,000 and 10,000
-   comments: about 30% top-level, the rest replies at varied depths, bodies of
-   100-600 characters of Markdown with links, rendered by ``app.sanitize.render``.
+1. A fresh database (``--db sqlite``: a file in a temporary folder; ``--db
+   postgres``: a database of its own created on the local server and dropped
+   at the end), ``flask db upgrade``, seeded through the tables (fast) with the
+   threads of ``bench_seed.py``: 10, 100, 1,000 and 10,000 comments, a
+   1,000-comment thread to post to while it is read, and a lopsided thread of
+   10,000 where one comment holds 5,000 replies.
 2. gunicorn (``gunicorn.conf.py``, 2 workers) serving the app with rate limits
    off, and the same gunicorn settings serving ``scripts/static_ceiling.py``:
    a WSGI app answering the very bytes each scenario received, so every read
    scenario is shown as a fraction of what the server could do doing nothing.
 3. A load generator in separate processes (``http.client``, one connection per
    client thread) measuring requests/s, p50 and p99 of: the first page of each
-   thread, walking the whole 1,000-comment thread, POSTing comments at
-   concurrency 8 (then checking every 201 was stored once: "zero lost"), and
-   ``/counts`` for 50 keys.
+   thread, walking the whole 1,000-comment thread, ``/counts`` for 50 keys;
+   the readers of issue 15 (``bench_readers.py``: logged in, on a thread being
+   posted to, on the lopsided thread); POSTing comments at concurrency 8 (then
+   checking every 201 was stored once: "zero lost").
 4. The flood of issue 6: the app again with rate limits ON and the read lane
    of the README's production setup (``CAUSERIE_READ_BIND``), 50 posting
    clients (one user each) while one reader reads the first page of the
    10,000-comment thread through the read lane (the target) and another
    through the posters' own listener (for comparison); p99s and 429s.
-5. A table of the targets with PASS/MISS. Everything is removed on exit.
+5. Tables of the targets with PASS/MISS; the figures saved as JSON
+   (``--results``), and on PostgreSQL compared with the last SQLite run's.
+   Everything else is removed on exit.
 
 The generator shares the machine's cores with the server, as a real
 co-located proxy would; the ceiling is measured under the same handicap.
@@ -40,33 +45,23 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
-from http.cookiejar import CookieJar
+from datetime import datetime, timezone
 from pathlib import Path
-from urllib import request as urlrequest
-from urllib.error import HTTPError
 from urllib.parse import quote
+
+import bench_readers
+from bench_readers import FIRST_PAGE, HOST, Account
+from bench_seed import EXTRA_ARTICLES, THREAD_SIZES, BenchDatabase, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
-THREAD_SIZES = (10, 100, 1000, 10_000)
-TOP_LEVEL_SHARE = 0.3
-MAX_DEPTH = 30  # the default MAX_DEPTH: replies nest at most this deep
-EXTRA_ARTICLES = 46  # with the four threads: 50 keys for /counts
 READER = ("bench_reader", "bench-reader@example.com", "bench-reader-password")
-FIRST_PAGE = "limit=20&replies=5"
+MODERATOR = ("bench_moderator", "bench-moderator@example.com", "bench-moderator-password")
 WALK_PAGE = "limit=200&replies=500"
-
-WORDS = (
-    "la rédaction the newsroom débat comment reader lecteur article source context "
-    "argument point view opinion evidence report data année city ville council "
-    "budget vote election policy école school transport climate énergie energy "
-    "because however therefore moreover indeed perhaps clearly honestly agree "
-    "disagree question answer thanks merci bien sûr of course really quite"
-).split()
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SCENARIOS = ("reads", "logged_in", "lopsided", "live", "posts", "flood")  # the flood restarts the app: last
 
 
 # ---------------------------------------------------------------- load generator
@@ -78,13 +73,19 @@ def run_load(spec: dict) -> dict:
     Each thread keeps one HTTPConnection (reopened when the server closes it,
     as gunicorn's sync workers do after each response) and cycles through
     ``requests`` ([method, path, body]); with ``post_path`` it POSTs fresh
-    comment bodies instead. Requests finished during the first ``warmup``
-    seconds are not counted.
+    comment bodies instead, each under the next of ``post_parents`` (ids, or
+    None for a top-level comment) when given. With ``pace`` each thread sends
+    one request every ``pace`` seconds (never bursting to catch up) instead of
+    as fast as it can. Requests finished during the first ``warmup`` seconds
+    are not counted.
     """
     concurrency = spec["concurrency"]
     tokens = spec.get("tokens") or []
     headers = {"Accept": "application/json", **spec.get("headers", {})}
     bodies = spec.get("post_bodies") or []
+    parents = spec.get("post_parents") or [None]
+    run_tag = secrets.token_hex(3)  # bodies differ from every earlier run's: a repeat would be a 409
+    pace = spec.get("pace")
     start = time.perf_counter()
     window_start = start + spec.get("warmup", 1.0)
     deadline = window_start + spec["duration"]
@@ -101,12 +102,19 @@ def run_load(spec: dict) -> dict:
         received = 0
         last_end = window_start
         sent = index
+        due = start + (pace or 0) * index / concurrency
         for _ in range(spec.get("max_requests", 200_000)):
+            if pace:
+                time.sleep(max(0.0, due - time.perf_counter()))
+                due = max(due + pace, time.perf_counter())
             if time.perf_counter() >= deadline:
                 break
             if spec.get("post_path"):
                 text = bodies[sent % len(bodies)] if bodies else "Bench comment."
-                payload = json.dumps({"body": f"{text} [{os.getpid()}-{index}-{sent}]"})
+                fields = {"body": f"{text} [{run_tag}-{index}-{sent}]"}
+                if parents[sent % len(parents)] is not None:
+                    fields["parent_id"] = parents[sent % len(parents)]
+                payload = json.dumps(fields)
                 method, path, data = "POST", spec["post_path"], payload
                 request_headers = {**own_headers, "Content-Type": "application/json"}
             else:
@@ -223,150 +231,6 @@ def summarize(result: dict, ok_statuses=(200,)) -> dict:
     }
 
 
-# ---------------------------------------------------------------- seeding
-
-def make_body(rng: random.Random) -> str:
-    """A comment of 100-600 characters with some Markdown and links."""
-    target = rng.randint(100, 600)
-    parts: list[str] = []
-    length = 0
-    while length < target:
-        words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 12)))
-        roll = rng.random()
-        if roll < 0.15:
-            words = f"**{words}**"
-        elif roll < 0.25:
-            words = f"*{words}*"
-        elif roll < 0.32:
-            words = f"{words} [source](https://example.com/{rng.randint(1, 999)})"
-        elif roll < 0.37:
-            words = f"{words} https://news.example.org/a/{rng.randint(1, 99999)}"
-        elif roll < 0.42:
-            words = f"{words} `code {rng.randint(1, 99)}`"
-        elif roll < 0.47:
-            words = f"\n\n> {words}\n\n"
-        elif roll < 0.52:
-            words = f"\n\n- {words}\n- {rng.choice(WORDS)} {rng.choice(WORDS)}\n\n"
-        parts.append(words)
-        length += len(words) + 1
-    text = " ".join(parts).strip()
-    return text[:600].rstrip() if len(text) > 600 else text
-
-
-def build_thread(rng, size: int, article_id: int, first_id: int, authors: list[int],
-                 bodies: list[tuple[str, str]], start: datetime) -> list[dict]:
-    """Rows of a thread of ``size`` comments, in creation order, ids from ``first_id``."""
-    tops = max(1, round(size * TOP_LEVEL_SHARE))
-    kinds = [True] * tops + [False] * (size - tops)
-    rng.shuffle(kinds)
-    kinds[kinds.index(True)], kinds[0] = False, True  # the first comment starts the thread
-    rows: list[dict] = []
-    top_rows: list[dict] = []
-    recent: deque = deque(maxlen=8)
-    at = start
-    for offset, is_top in enumerate(kinds):
-        at += timedelta(seconds=rng.uniform(1, 90))
-        parent = None
-        if not is_top:
-            roll = rng.random()
-            if roll < 0.45 and recent:
-                parent = rng.choice(recent)  # a conversation going deeper
-            elif roll < 0.85:
-                parent = rng.choice(top_rows)  # a direct reply to a top-level comment
-            else:
-                parent = rng.choice(rows)
-            if parent["depth"] >= MAX_DEPTH:
-                parent = next(r for r in top_rows if r["id"] == parent["root_id"])
-        body, body_html = rng.choice(bodies)
-        row = {
-            "id": first_id + offset,
-            "article_id": article_id,
-            "parent_id": parent["id"] if parent else None,
-            "root_id": (parent["root_id"] or parent["id"]) if parent else None,
-            "depth": parent["depth"] + 1 if parent else 0,
-            "author_id": rng.choice(authors),
-            "status": "approved",
-            "body": body,
-            "body_html": body_html,
-            "created_at": at,
-            "edited_at": None,
-            "decided_at": at,
-            "pinned": False,
-            "score": 0,
-            "upvotes": 0,
-            "downvotes": 0,
-            "open_flags": 0,
-        }
-        rows.append(row)
-        recent.append(row)
-        if is_top:
-            top_rows.append(row)
-    return rows
-
-
-def seed(flask_app, rng: random.Random) -> dict:
-    """Insert authors, the four threads, 46 small articles and an empty one to post to."""
-    from sqlalchemy import func, insert, select
-
-    from app.extensions import db
-    from app.models import Article, Comment, User
-
-    try:
-        from app.discussion.sanitize import render
-    except ImportError:  # the sanitizer lands with the comments issue
-        import html
-
-        def render(text: str) -> str:
-            return "<p>" + html.escape(text) + "</p>"
-
-    started = time.perf_counter()
-    sources = [make_body(rng) for _ in range(400)]
-    bodies = [(text, render(text)) for text in sources]
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    with flask_app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(insert(User.__table__), [
-                {"username": f"bench_author_{i}", "username_key": f"bench_author_{i}",
-                 "email": f"bench-author-{i}@example.com", "email_key": f"bench-author-{i}@example.com",
-                 "display_name": f"Author {i}", "password_hash": None, "role": "reader",
-                 "created_at": now - timedelta(days=400)}
-                for i in range(40)
-            ])
-            authors = list(conn.scalars(
-                select(User.__table__.c.id).where(User.__table__.c.username_key.like("bench_author_%"))))
-            next_id = (conn.scalar(select(func.max(Comment.__table__.c.id))) or 0) + 1
-
-            def add_article(key: str, count: int, title: str) -> int:
-                return conn.execute(insert(Article.__table__).values(
-                    key=key, title=title, url=f"https://example.com/news/{key}", status="open",
-                    moderation="inherit", comment_count=count,
-                    created_at=now - timedelta(days=30))).inserted_primary_key[0]
-
-            keys = {}
-            for size in THREAD_SIZES:
-                key = f"bench-{size}"
-                article_id = add_article(key, size, f"A thread of {size} comments")
-                rows = build_thread(rng, size, article_id, next_id, authors, bodies,
-                                    now - timedelta(days=20))
-                for chunk in range(0, len(rows), 2000):
-                    conn.execute(insert(Comment.__table__), rows[chunk:chunk + 2000])
-                next_id += size
-                keys[size] = key
-            extra = []
-            for i in range(EXTRA_ARTICLES):
-                key, size = f"bench-extra-{i}", rng.randint(0, 5)
-                article_id = add_article(key, size, f"Small article {i}")
-                rows = build_thread(rng, size, article_id, next_id, authors, bodies,
-                                    now - timedelta(days=10)) if size else []
-                if rows:
-                    conn.execute(insert(Comment.__table__), rows)
-                next_id += size
-                extra.append(key)
-            post_article = add_article("bench-post", 0, "Where the bench posts")
-    return {"threads": keys, "extra": extra, "post_key": "bench-post", "post_article_id": post_article,
-            "bodies": sources[:100], "seconds": time.perf_counter() - started}
-
-
 # ---------------------------------------------------------------- servers and HTTP helpers
 
 def free_port() -> int:
@@ -422,10 +286,10 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait(5)
 
 
-def http_get(port: int, path: str) -> tuple[int, bytes]:
+def http_get(port: int, path: str, headers: dict | None = None) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
     try:
-        connection.request("GET", path, headers={"Accept": "application/json"})
+        connection.request("GET", path, headers={"Accept": "application/json", **(headers or {})})
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -434,30 +298,7 @@ def http_get(port: int, path: str) -> tuple[int, bytes]:
 
 def bearer_token(port: int, username: str, password: str, register_email: str | None = None) -> str:
     """Log in (or register) through the API with the session cookie and CSRF token, then mint a bearer token."""
-    opener = urlrequest.build_opener(urlrequest.HTTPCookieProcessor(CookieJar()))
-    base = f"http://{HOST}:{port}/api/v1"
-
-    def call(method: str, path: str, payload=None, csrf=None) -> dict:
-        data = json.dumps(payload).encode() if payload is not None else None
-        req = urlrequest.Request(base + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if csrf:
-            req.add_header("X-CSRF-Token", csrf)
-        try:
-            with opener.open(req, timeout=30) as response:
-                return json.load(response)
-        except HTTPError as exc:
-            raise RuntimeError(f"{method} {path}: {exc.code} {exc.read()[:300]!r}") from None
-
-    csrf = call("GET", "/auth/me")["csrf_token"]
-    if register_email:
-        answer = call("POST", "/auth/register",
-                      {"username": username, "email": register_email, "password": password}, csrf)
-    else:
-        answer = call("POST", "/auth/login", {"login": username, "password": password}, csrf)
-    csrf = answer.get("csrf_token") or call("GET", "/auth/me")["csrf_token"]
-    return call("POST", "/auth/tokens", {"name": "bench"}, csrf)["token"]
+    return Account(port, username, password, register_email).token()
 
 
 def flask_cli(args: list[str], env: dict) -> None:
@@ -472,15 +313,17 @@ def flask_cli(args: list[str], env: dict) -> None:
 class Bench:
     """One run: the seeded database, the servers we started, and what each scenario measured."""
 
-    def __init__(self, args, work: Path, pool: ProcessPoolExecutor, servers: list):
+    def __init__(self, args, work: Path, pool: ProcessPoolExecutor, servers: list, database_url: str):
         self.args = args
         self.work = work
         self.pool = pool
         self.servers = servers  # stopped by main() whatever happens
+        self.flask_app = None
         self.rows: list[dict] = []
+        self.post = self.reader_flood = self.flooders = None
         self.env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+            "DATABASE_URL": database_url,
             "SECRET_KEY": secrets.token_hex(32),
             "ALLOWED_ORIGINS": "https://example.com",
             "RATELIMIT_ENABLED": "false",
@@ -493,9 +336,12 @@ class Bench:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
 
-    def load(self, port: int, **spec) -> dict:
-        spec = {"host": HOST, "port": port, "duration": self.args.duration, "warmup": 1.0,
+    def spec(self, port: int, **spec) -> dict:
+        return {"host": HOST, "port": port, "duration": self.args.duration, "warmup": 1.0,
                 "concurrency": self.args.concurrency, **spec}
+
+    def load(self, port: int, **spec) -> dict:
+        spec = self.spec(port, **spec)
         return self.pool.submit(run_load, spec).result(timeout=spec["duration"] + 120)
 
     def start_server(self, name: str, target: str, env: dict, **kwargs) -> Server:
@@ -506,39 +352,67 @@ class Bench:
     def prepare(self) -> None:
         """Migrate and seed the database, start the app and the ceiling, log the reader in."""
         flask_cli(["db", "upgrade"], self.env)
-        flask_cli(["users", "create", READER[0], "--email", READER[1], "--password", READER[2],
-                   "--role", "reader"], self.env)
+        for username, email, password, role in (READER + ("reader",), MODERATOR + ("moderator",)):
+            flask_cli(["users", "create", username, "--email", email, "--password", password,
+                       "--role", role], self.env)
         os.environ.update({k: self.env[k] for k in ("DATABASE_URL", "SECRET_KEY", "RATELIMIT_ENABLED")})
         sys.path.insert(0, str(ROOT))
         from app import create_app
         self.flask_app = create_app()
         self.seeded = seed(self.flask_app, random.Random(self.args.seed))
-        print(f"Seeded threads of {', '.join(f'{n:,}' for n in THREAD_SIZES)} comments and "
-              f"{EXTRA_ARTICLES + 1} more articles in {self.seeded['seconds']:.1f} s.")
+        print(f"Seeded threads of {', '.join(f'{n:,}' for n in THREAD_SIZES)} comments, a 1,000 one to post"
+              f" to, a lopsided one of 10,000 and {EXTRA_ARTICLES + 1} more articles"
+              f" in {self.seeded['seconds']:.1f} s.")
         self.app = self.start_server("app", "app:create_app()", self.env)
         self.ceiling = self.start_server("ceiling", "static_ceiling:app", self.env,
                                          extra_args=("--pythonpath", str(ROOT / "scripts")))
         self.app.wait_ready("/healthz")
         self.ceiling.wait_ready("/none")
-        self.reader_token = bearer_token(self.app.port, READER[0], READER[2])
+        self.reader = Account(self.app.port, READER[0], READER[2])
+        self.moderator = Account(self.app.port, MODERATOR[0], MODERATOR[2])
+        self.reader_token = self.reader.token()
 
-    def read_scenario(self, name: str, paths: list[str]) -> dict:
-        """The app on ``paths``, then the ceiling serving the bytes those paths answered."""
+    def read_scenario(self, name: str, paths: list[str], headers: dict | None = None,
+                      concurrency: int | None = None, alongside: dict | None = None) -> dict:
+        """The app on ``paths`` (sending ``headers``), then the ceiling serving the bytes those paths answered.
+
+        ``alongside`` is a load (posting, say) run against the app during its measurement, not the
+        ceiling's; the rate of 201s it got is kept on the row.
+        """
+        headers = headers or {}
+        concurrency = concurrency or self.args.concurrency
         for index, path in enumerate(paths):
-            status, content = http_get(self.app.port, path)
+            status, content = http_get(self.app.port, path, headers)
             if status != 200:
                 raise RuntimeError(f"{name}: GET {path} answered {status}: {content[:300]!r}")
             (self.work / "ceiling" / f"{name}-{index}.json").write_bytes(content)
-        measured = summarize(self.load(self.app.port, requests=[["GET", p, None] for p in paths]))
-        top = summarize(self.load(self.ceiling.port, requests=[
+        beside = self.pool.submit(run_load, self.spec(self.app.port, **alongside)) if alongside else None
+        measured = summarize(self.load(self.app.port, requests=[["GET", p, None] for p in paths],
+                                       headers=headers, concurrency=concurrency))
+        row = {"name": name, "concurrency": concurrency, **measured}
+        note = ""
+        if beside:
+            posted = beside.result(timeout=self.args.duration + 120)
+            row["posts_per_s"] = posted["statuses"].get(201, 0) / posted["elapsed"]
+            row["post_statuses"] = posted["statuses"]
+            note = f"  posts {row['posts_per_s']:.1f}/s {posted['statuses']}{posted['errors'] or ''}"
+        top = summarize(self.load(self.ceiling.port, concurrency=concurrency, requests=[
             ["GET", f"/{name}-{i}", None] for i in range(len(paths))]))
-        row = {"name": name, **measured, "ceiling_rps": top["rps"],
-               "fraction": measured["rps"] / top["rps"] if top["rps"] else math.nan}
+        row.update(ceiling_rps=top["rps"], fraction=measured["rps"] / top["rps"] if top["rps"] else math.nan)
         self.rows.append(row)
-        print(f"  {name:<22} {row['rps']:8.0f} req/s  p50 {row['p50']:6.1f} ms  p99 {row['p99']:6.1f} ms"
-              f"  {row['size'] / 1024:7.1f} KiB  errors {row['errors']}"
-              f"  | ceiling {top['rps']:7.0f} req/s  -> {row['fraction']:.0%}", flush=True)
+        print(f"  {name:<26} {row['rps']:7.0f} req/s  p50 {row['p50']:6.1f} ms  p99 {row['p99']:6.1f} ms"
+              f"  {row['size'] / 1024:6.1f} KiB  errors {row['errors']}"
+              f"  | ceiling {top['rps']:6.0f} req/s  -> {row['fraction']:.0%}{note}", flush=True)
         return row
+
+    def logged_in(self) -> None:
+        bench_readers.logged_in(self)
+
+    def lopsided(self) -> None:
+        bench_readers.lopsided(self)
+
+    def live(self) -> None:
+        bench_readers.live(self)
 
     def reads(self) -> None:
         print("\nReads (app | static ceiling of the same bytes):")
@@ -565,6 +439,7 @@ class Bench:
                            post_path="/api/v1/articles/bench-post/comments",
                            post_bodies=self.seeded["bodies"], collect_ids=True)
         self.post = post = summarize(posted, ok_statuses=(201,))
+        post["concurrency"] = concurrency
         ids = set(posted["ids"])  # every 201, warm-up included
         stored, stored_ids, count_column = count_comments(self.flask_app, self.seeded["post_article_id"])
         post["lost"] = len(ids - stored_ids)
@@ -604,7 +479,7 @@ class Bench:
         flooded = flood_future.result(timeout=duration + 180)
         read = reader_future.result(timeout=duration + 180)
         shared = summarize(shared_future.result(timeout=duration + 180))
-        self.reader = reader = summarize(read)
+        self.reader_flood = reader = summarize(read)
         reader["429"] = read["statuses"].get(429, 0)
         self.flooders = flood = summarize(flooded, ok_statuses=(201, 429))
         stored, stored_ids, _ = count_comments(self.flask_app, _article_id(self.flask_app, "bench-10000"), users)
@@ -619,34 +494,62 @@ class Bench:
               f" p99 {shared['p99']:.1f} ms, errors {shared['errors']}")
 
     def report(self) -> None:
-        post, reader, flood = self.post, self.reader, self.flooders
-        print("\nScenario                       req/s    p50 ms   p99 ms   KiB/resp  errors  ceiling/s  of ceiling")
+        """Every row measured, then the targets of the scenarios that ran, PASS or MISS."""
+        print(f"\nOn {self.args.db}; load average after: {_load_average()}"
+              f" (above ~{os.cpu_count()}, other work was competing)")
+        print("Scenario                      c    req/s   p50 ms   p99 ms  KiB/resp  errors  ceiling/s  of ceiling")
         for row in self.rows:
-            print(f"{row['name']:<28} {row['rps']:8.0f} {row['p50']:9.1f} {row['p99']:8.1f}"
-                  f" {row['size'] / 1024:10.1f} {row['errors']:7d} {row['ceiling_rps']:10.0f} {row['fraction']:10.0%}")
-        for name, row in ((f"post-c{self.args.post_concurrency}", post), ("flood-reader", reader)):
-            print(f"{name:<28} {row['rps']:8.0f} {row['p50']:9.1f} {row['p99']:8.1f}"
-                  f" {row['size'] / 1024:10.1f} {row['errors']:7d}")
-        print(f"\nLoad average after: {_load_average()} (above ~{os.cpu_count()}, other work was competing)")
-        first = next(r for r in self.rows if r["name"] == "first-page-10000")
-        targets = [
-            ("first page of 10k: >= 50% of ceiling", f"{first['fraction']:.0%}", first["fraction"] >= 0.5),
-            ("first page of 10k: p99 < 50 ms", f"{first['p99']:.1f} ms", first["p99"] < 50),
-            ("walk of 1,000 thread: < 100 ms server time", f"{self.walk_median:.1f} ms",
-             self.walk_median < 100),
-            ("walk saw all 1,000 comments", f"{self.walk['seen']}", self.walk["seen"] == 1000),
-            (f"POST >= 300/s at c={self.args.post_concurrency}", f"{post['rps']:.0f}/s", post["rps"] >= 300),
-            ("POST: 0 errors, 0 lost", f"{post['errors']} errors, {post['lost']} lost, {post['extra']} extra",
-             post["ok"]),
-            ("flood: reader p99 < 100 ms (read lane)", f"{reader['p99']:.1f} ms", reader["p99"] < 100),
-            ("flood: 0 reader 429s (and no reader errors)", f"{reader['429']} / {reader['errors']}",
-             reader["errors"] == 0),
-            ("flood: 0 lost, no 5xx", f"{flood['lost']} lost, {flood['errors']} other",
-             flood["lost"] == 0 and flood["errors"] == 0),
-        ]
-        print("\nTarget                                          measured                      result")
-        for name, measured, passed in targets:
-            print(f"{name:<47} {measured:<29} {'PASS' if passed else 'MISS'}")
+            print(f"{row['name']:<27} {row['concurrency']:2d} {row['rps']:8.0f} {row['p50']:8.1f} {row['p99']:8.1f}"
+                  f" {row['size'] / 1024:9.1f} {row['errors']:7d} {row['ceiling_rps']:10.0f} {row['fraction']:11.0%}")
+        others = ((f"post-c{self.args.post_concurrency}", self.post), ("flood-reader", self.reader_flood))
+        for name, row in others:
+            if row:
+                print(f"{name:<30} {row['rps']:8.0f} {row['p50']:8.1f} {row['p99']:8.1f}"
+                      f" {row['size'] / 1024:9.1f} {row['errors']:7d}")
+        _print_targets("Targets of the earlier issues", self.earlier_targets())
+        _print_targets("Targets of issue 15", bench_readers.targets({row["name"]: row for row in self.rows}))
+
+    def earlier_targets(self) -> list[tuple[str, str, bool]]:
+        found = []
+        first = next((r for r in self.rows if r["name"] == "first-page-10000"), None)
+        if first:
+            found += [
+                ("first page of 10k: >= 50% of ceiling", f"{first['fraction']:.0%}", first["fraction"] >= 0.5),
+                ("first page of 10k: p99 < 50 ms", f"{first['p99']:.1f} ms", first["p99"] < 50),
+                ("walk of 1,000 thread: < 100 ms server time", f"{self.walk_median:.1f} ms",
+                 self.walk_median < 100),
+                ("walk saw all 1,000 comments", f"{self.walk['seen']}", self.walk["seen"] == 1000),
+            ]
+        post, reader, flood = self.post, self.reader_flood, self.flooders
+        if post:
+            found += [
+                (f"POST >= 300/s at c={self.args.post_concurrency}", f"{post['rps']:.0f}/s", post["rps"] >= 300),
+                ("POST: 0 errors, 0 lost", f"{post['errors']} errors, {post['lost']} lost, {post['extra']} extra",
+                 post["ok"]),
+            ]
+        if reader:
+            found += [
+                ("flood: reader p99 < 100 ms (read lane)", f"{reader['p99']:.1f} ms", reader["p99"] < 100),
+                ("flood: 0 reader 429s (and no reader errors)", f"{reader['429']} / {reader['errors']}",
+                 reader["errors"] == 0),
+                ("flood: 0 lost, no 5xx", f"{flood['lost']} lost, {flood['errors']} other",
+                 flood["lost"] == 0 and flood["errors"] == 0),
+            ]
+        return found
+
+    def results(self) -> dict:
+        """What this run measured, as saved by ``--results``."""
+        return {"db": self.args.db, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "load_average": _load_average(), "rows": self.rows,
+                "post": {k: v for k, v in self.post.items() if k != "ok"} if self.post else None}
+
+
+def _print_targets(title: str, targets: list[tuple[str, str, bool]]) -> None:
+    if not targets:
+        return
+    print(f"\n{title:<58} {'measured':<30} result")
+    for name, measured, passed in targets:
+        print(f"{name:<58} {measured:<30} {'PASS' if passed else 'MISS'}")
 
 
 def count_comments(flask_app, article_id: int, author_ids=None) -> tuple[int, set, int]:
@@ -669,8 +572,18 @@ def count_comments(flask_app, article_id: int, author_ids=None) -> tuple[int, se
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite",
+                        help="postgres: a database of its own on the server of --pg-url, dropped at the end")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_POSTGRES_URL", POSTGRES),
+                        help="a PostgreSQL database on the server to use (never written to)")
+    parser.add_argument("--results", type=Path, help="save the figures as JSON here"
+                        " (default: /tmp/causerie-bench-<db>.json)")
+    parser.add_argument("--compare", type=Path, default=Path("/tmp/causerie-bench-sqlite.json"),
+                        help="with --db postgres: the SQLite results to compare with, if the file exists")
     parser.add_argument("--duration", type=float, default=6.0, help="seconds measured per scenario")
     parser.add_argument("--concurrency", type=int, default=4, help="client connections for the reads")
+    parser.add_argument("--reader-concurrency", type=int, default=8,
+                        help="client connections for the reads of issue 15 (logged in, live, lopsided)")
     parser.add_argument("--post-concurrency", type=int, default=8)
     parser.add_argument("--flood-clients", type=int, default=50)
     parser.add_argument("--flood-duration", type=float, default=10.0)
@@ -679,38 +592,63 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument("--walks", type=int, default=20, help="single-client walks of the 1,000 thread")
     parser.add_argument("--seed", type=int, default=20261127)
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, logs)")
-    parser.add_argument("--only", choices=("reads", "posts", "flood"), action="append",
-                        help="run only these scenarios (repeatable); the targets table needs all three")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (SQLite database, logs)")
+    parser.add_argument("--only", choices=SCENARIOS, action="append",
+                        help="run only these scenarios (repeatable)")
     args = parser.parse_args()
+    args.results = args.results or Path(f"/tmp/causerie-bench-{args.db}.json")
 
+    started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="causerie-bench-"))
     (work / "ceiling").mkdir()
     servers: list[Server] = []
     pool = ProcessPoolExecutor(max_workers=3, mp_context=multiprocessing.get_context("spawn"))
+    database = BenchDatabase(args.db, work, args.pg_url)
+    bench = None
     try:
-        bench = Bench(args, work, pool, servers)
-        print(f"Causerie bench: {os.cpu_count()} CPUs, gunicorn {args.workers} {args.worker_class} workers"
-              f"{f' x {args.threads} threads' if args.worker_class == 'gthread' else ''}, reads at"
-              f" concurrency {args.concurrency}, {args.duration:g} s per scenario; load generator in"
-              f" separate processes.")
+        bench = Bench(args, work, pool, servers, database.create())
+        print(f"Causerie bench on {args.db}: {os.cpu_count()} CPUs, gunicorn {args.workers} {args.worker_class}"
+              f" workers{f' x {args.threads} threads' if args.worker_class == 'gthread' else ''}, reads at"
+              f" concurrency {args.concurrency} (issue 15's at {args.reader_concurrency}), {args.duration:g} s"
+              f" per scenario; load generator in separate processes.")
         # Other work on the machine skews every figure: say how busy it was.
         print(f"Load average before: {_load_average()}")
         bench.prepare()
-        chosen = args.only or ["reads", "posts", "flood"]
+        chosen = [name for name in SCENARIOS if name in (args.only or SCENARIOS)]
         for scenario in chosen:
             getattr(bench, scenario)()
-        if len(set(chosen)) == 3:
-            bench.report()
+        bench.report()
+        results = bench.results()
+        args.results.write_text(json.dumps(results, indent=1))
+        print(f"\nFigures saved in {args.results}.")
+        if args.db == "postgres":
+            if args.compare.exists():
+                sqlite = json.loads(args.compare.read_text())
+                _print_targets(f"PostgreSQL against SQLite ({args.compare}, {sqlite.get('at')})",
+                               bench_readers.postgres_vs_sqlite(results, sqlite))
+            else:
+                print(f"(No SQLite figures in {args.compare} to compare with: run make bench first.)")
+        print(f"Bench took {time.monotonic() - started:.0f} s.")
         return 0
     finally:
         for server in servers:
             server.stop()
         pool.shutdown(wait=True, cancel_futures=True)
+        if bench and bench.flask_app:
+            _release_connections(bench.flask_app)
+        database.drop()
         if args.keep:
             print(f"(kept {work})")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _release_connections(flask_app) -> None:
+    from app.extensions import db
+
+    with flask_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _load_average() -> str:

@@ -157,6 +157,7 @@ def seed_thread(app, key: str, size: int, first_id: int, url: str | None = None)
 
     from sqlalchemy import insert
 
+    from app.discussion import shown
     from app.models import Article, Comment, User
     from app.timeutil import utcnow
     with app.app_context():
@@ -176,6 +177,7 @@ def seed_thread(app, key: str, size: int, first_id: int, url: str | None = None)
                 "created_at": now + timedelta(microseconds=i), "decided_at": now,
             })
         db.session.execute(insert(Comment), rows)
+        shown.recount([article.id])  # as every bulk writer does
         db.session.commit()
 
 

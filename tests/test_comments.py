@@ -386,7 +386,7 @@ def test_posting_costs_a_fixed_number_of_statements(app, login, alice, make_arti
     on_large = _post_statements(app, api, "large")
     reply = _post_statements(app, api, "large", parent_id=deep)
     assert len(on_large) == len(top)
-    assert len(reply) == len(top) + 1  # the parent
+    assert len(reply) == len(top) + 2  # the parent, and its count of shown replies (shown.py)
     # caller's session, article, settings, author lock, duplicate check, insert, counters, the event
     # (the outbox's row: notifications and webhooks cost a post this one INSERT)
     assert len(top) <= 8, top

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Article, Comment, User
 from app.notifications.models import Event, OutboxMessage
 from app.portability.foreign import run_import
+from app.portability import workers
 from app.portability.models import ImportedObject
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports"
@@ -194,3 +195,46 @@ def test_memory_stays_bounded_on_a_bigger_file(app, tmp_path):
             tracemalloc.stop()
     assert peak < 8_000_000, peak
     assert rows(app, Comment) == 6
+
+
+def content(app):
+    """Every row an import writes, ids replaced by their rank (PostgreSQL's sequences go on between
+    runs), creation times of accounts and articles left out (the clock's)."""
+    with app.app_context():
+        tables = {model: db.session.execute(select(model.__table__).order_by(model.id)).mappings().all()
+                  for model in (Article, User, Comment, ImportedObject)}
+    rank = {model: {row["id"]: n for n, row in enumerate(rows)} for model, rows in tables.items()}
+    refs = {"article_id": Article, "author_id": User, "parent_id": Comment, "root_id": Comment}
+    kinds = {"article": Article, "author": User, "comment": Comment}
+    result = {}
+    for model, rows in tables.items():
+        result[model.__tablename__] = [
+            {column: (rank[refs[column]].get(value) if column in refs and value is not None
+                      else rank[kinds[row["kind"]]].get(value) if column == "local_id" else value)
+             for column, value in row.items()
+             if column != "id" and not (model in (Article, User) and column == "created_at")}
+            for row in rows]
+    return result
+
+
+def test_workers_give_the_same_database_as_none(app, runner, tmp_path, monkeypatch):
+    """Bodies prepared by worker processes, in many small chunks: the same rows, the same report; a
+    body that breaks the converter (nesting past the recursion limit) is unrenderable in a worker too."""
+    text = DISQUS.read_text()
+    nasty = ('<post dsq:id="2999"><message><![CDATA[' + "<b>" * 3000 + "deep]]></message><createdAt>"
+             '2020-01-05T00:00:00Z</createdAt><author><name>Deep</name><isAnonymous>true</isAnonymous>'
+             '</author><thread dsq:id="1001" /></post>')
+    export = tmp_path / "disqus.xml"
+    export.write_text(text.replace("</disqus>", nasty + "</disqus>"))
+    monkeypatch.setattr(workers, "CHUNK_ITEMS", 3)
+    serial = run(runner, "disqus", export, "--workers", "0")
+    assert serial.exit_code == 0, serial.output
+    assert "unrenderable 1" in serial.output
+    alone = content(app)
+    with app.app_context(), db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+    parallel = run(runner, "disqus", export, "--workers", "2")
+    assert parallel.exit_code == 0, parallel.output
+    assert parallel.output.splitlines()[-6:] == serial.output.splitlines()[-6:]
+    assert content(app) == alone

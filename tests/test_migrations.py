@@ -47,4 +47,4 @@ def test_the_duplicate_check_uses_its_index(app, parent_id):
         else:
             found = db.session.scalar(text(
                 "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_comments_author_text'"))
-            assert "(author_id, text_key, created_at)" in found
+            assert "(author_id, text_key, article_id, created_at)" in found

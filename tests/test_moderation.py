@@ -282,7 +282,6 @@ def test_reject_or_spam_an_approved_comment_then_restore(app, login, alice, mode
 
 
 @pytest.mark.parametrize("setup, action", [
-    ([], "approve"),                       # approved without open flags
     (["reject"], "reject"),
     (["spam"], "spam"),
     ([], "unpin"),
@@ -364,8 +363,18 @@ def test_pin_and_unpin(app, login, alice, moderator, article):
 
 def test_a_failed_decision_changes_nothing(app, login, alice, moderator, article):
     comment_id = new_comment(login(alice), "x")["id"]
-    assert decide(moderator, comment_id, "approve").status_code == 409
+    assert decide(moderator, comment_id, "unpin").status_code == 409
     assert count(login) == 1 and events(app) == []
+
+
+def test_approving_an_approved_comment_confirms_it(app, login, alice, moderator, mod, article):
+    """The contract: 200, one audit entry from approved to approved (a not-spam decision)."""
+    comment_id = new_comment(login(alice), "fine as it is")["id"]
+    response = decide(moderator, comment_id, "approve")
+    assert response.status_code == 200 and response.get_json()["status"] == "approved"
+    assert [(e[0], e[1], e[4], e[5]) for e in events(app, comment_id=comment_id)] == [
+        ("approve", mod.id, "approved", "approved")]
+    assert count(login) == 1  # counted once
 
 
 # -- bulk -----------------------------------------------------------------------------------------
@@ -397,12 +406,13 @@ def test_bulk_reject_of_flagged_comments_empties_the_tab(app, login, admin, alic
 def test_bulk_is_all_or_nothing(app, login, admin, alice, moderator, article, bad):
     made = pending_comments(login, admin, login(alice), 2)
     configure(login, admin, premoderation="none")
-    approved = new_comment(login(alice), "already approved")["id"]
-    extra = 999999 if bad == "unknown" else approved
+    gone = new_comment(login(alice), "deleted by its author")["id"]
+    assert login(alice).delete(f"/api/v1/comments/{gone}").status_code == 204
+    extra = 999999 if bad == "unknown" else gone
     response = moderator.post("/api/v1/moderation/bulk", {"ids": made + [extra], "action": "approve"})
     assert response.status_code == (404 if bad == "unknown" else 409)
     assert [status_of(app, i) for i in made] == ["pending", "pending"]
-    assert count(login) == 1
+    assert count(login) == 0  # the deleted one no longer counts
     assert [e for e in events(app) if e[1] is not None] == []
 
 
@@ -606,6 +616,9 @@ def test_moderators_deciding_at_once_count_each_comment_once(app, login, admin, 
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert sorted(answers) == [200, 409, 409, 409]
+    # Whoever comes second confirms what is already approved (200): each comment leaves pending once.
+    assert sorted(answers) == [200, 200, 200, 200]
     assert count(login) == 6
-    assert len([e for e in events(app) if e[0] == "approve"]) == 6
+    approvals = [e for e in events(app) if e[0] == "approve"]
+    assert sorted(e[2] for e in approvals if e[4] == "pending") == sorted(made)
+    assert len(approvals) == 24 and all(e[5] == "approved" for e in approvals)

@@ -60,7 +60,7 @@ def test_words_are_found_through_simple_evasions(text, found):
 
 @pytest.mark.parametrize("text", [
     "first class", "assistant", "bass", "as you wish",   # "as" is not "ass": a run may only grow
-    "spammer", "antispam", "spa m", "s p a m", "buy nowhere", "now buy", "biter",
+    "spammer", "antispam", "spa m", "a s p a m", "buy nowhere", "now buy", "biter",
 ])
 def test_words_do_not_match_inside_other_words(text):
     assert find_word(["spam", "ass", "buy now", "bitter"], text) is None

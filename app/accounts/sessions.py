@@ -66,14 +66,15 @@ def start_session(user: User, remember: bool, remember_days: int) -> str:
 
 
 def load_session_user(key: str) -> User | None:
-    row = db.session.scalar(
-        select(LoginSession).where(LoginSession.key_hash == hash_secret(key),
-                                   LoginSession.expires_at > utcnow())
+    """The user of the live session ``key`` (one query: every logged-in request runs it)."""
+    user = db.session.scalar(
+        select(User).join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.key_hash == hash_secret(key), LoginSession.expires_at > utcnow())
     )
-    if row is None:
+    if user is None:
         return None
-    row.user.session_key = key
-    return row.user
+    user.session_key = key
+    return user
 
 
 def end_session(key: str | None) -> None:

@@ -8,13 +8,14 @@ from ..extensions import db
 from ..models import Article, Comment, Status, User
 from ..moderation import audit, decisions, rules
 from ..moderation import settings as moderation_settings
+from ..spam import filter as spam_filter
 from ..timeutil import utcnow
 from .lifecycle import change_status, thread_changed
 from .posting import Limits, ensure_commentable, prepare_body
 from .threads import find_visible
 
 # Outcomes of the rules, from least to most restrictive: an edit never relaxes a decision.
-_SEVERITY = {Status.APPROVED: 0, Status.PENDING: 1, Status.REJECTED: 2}
+_SEVERITY = {Status.APPROVED: 0, Status.PENDING: 1, Status.REJECTED: 2, Status.SPAM: 3}
 
 
 def _within_window(comment: Comment, minutes: int) -> bool:
@@ -51,9 +52,14 @@ def edit_comment(comment_id: int, editor: User, raw_body: str, limits: Limits) -
     author = db.session.get(User, comment.author_id) if comment.author_id else editor
     if not editor.is_moderator:
         outcome = rules.evaluate(author, article, source, links, settings)
+        outcome = spam_filter.judge(outcome, author, source, html, comment_id=comment.id)
+        if outcome.spam_score is not None:
+            comment.spam_score = outcome.spam_score
         current = Status(comment.status)
         if _SEVERITY.get(outcome.status, 0) > _SEVERITY.get(current, 0):
             old = change_status(comment, outcome.status)
+            if outcome.status == Status.PENDING:
+                comment.held_because = outcome.held_because
             audit.record_event(outcome.action or "hold", actor=None, comment=comment,
                                     user_id=comment.author_id, from_status=old,
                                     to_status=outcome.status, reason="; ".join(outcome.reasons))

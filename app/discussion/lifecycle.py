@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import Article, Comment, Status
 from ..notifications import events
 from ..timeutil import utcnow
+from . import shown
 
 # Run as Core, unseen by the session: thread_changed expires the two columns on a loaded Article
 # instead (cheaper than the ORM's "evaluate" pass over the identity map).
@@ -55,4 +56,5 @@ def change_status(comment: Comment, new_status: Status | str) -> str:
     thread_changed(comment.article_id, comments=int(is_counted) - int(was_counted))
     events.record_status_change(comment.id, comment.author_id, new_status)
     db.session.flush()
+    shown.status_changed(comment, old, new_status)
     return old

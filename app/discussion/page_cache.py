@@ -1,11 +1,10 @@
-"""A per-process cache of the thread pages anonymous readers get.
+"""A per-process cache of the thread pages readers share (``shared_pages``).
 
-Most readers are anonymous and see the same bytes, so the serialized JSON of
-a page is kept, keyed by the article's ``version``: every write that changes what
-a thread shows bumps it (``lifecycle.thread_changed``), so a stale page can never
-be served, whichever process made the change. Pages are read and filled only
-through ``cached_page``. Logged-in readers are never served from here (they see
-their own votes and pending comments).
+A page is kept keyed by its article's ``version``: every write that changes what a thread shows
+bumps it (``lifecycle.thread_changed``), so a stale page can never be served, whichever process or
+server made the change (the version is read from the database on every request). Anonymous readers
+get a page's bytes as they are; logged-in readers the same page with their own votes, sources and
+pending comments put in (``shared_pages.serve``); moderators pages of their own.
 """
 from collections import OrderedDict
 from collections.abc import Callable

@@ -16,9 +16,10 @@ from ..extensions import db
 from ..models import Article, ArticleStatus, Comment, Status, User
 from ..moderation import audit, rules, settings
 from ..notifications import events
+from ..spam import filter as spam_filter
 from ..text import clean_multiline
 from ..timeutil import utcnow
-from . import articles
+from . import articles, shown
 from .lifecycle import thread_changed
 from .sanitize import RenderError, is_blank, render_stored, text_key
 
@@ -89,6 +90,7 @@ def check_post(article: Article, author: User, raw_body: str, limits: Limits,
         if parent.depth + 1 > limits.max_depth:
             raise validation_error({"parent_id": f"replies nest at most {limits.max_depth} levels deep"})
     outcome = rules.evaluate(author, article, source, links, settings.effective_settings())
+    outcome = spam_filter.judge(outcome, author, source, html)
     return Draft(source, html, links, parent, outcome, text_key(html))
 
 
@@ -117,13 +119,18 @@ def _store(article: Article, author: User, draft: Draft) -> Comment:
         root_id=(parent.root_id or parent.id) if parent else None,
         depth=parent.depth + 1 if parent else 0,
         status=outcome.status, created_at=now, decided_at=now, edited_at=None,
-        pinned=False, score=0, upvotes=0, downvotes=0, open_flags=0, text_key=draft.text_key,
+        pinned=False, score=0, upvotes=0, downvotes=0, open_flags=0, shown_replies=0,
+        text_key=draft.text_key,
+        spam_score=outcome.spam_score,
+        held_because=outcome.held_because if outcome.status == Status.PENDING else None,
     )
     comment = Comment(id=run(_INSERT_COMMENT, values).inserted_primary_key[0], author=author, **values)
     # The stored row, handed to the ORM as if just loaded: persistent, with nothing left to flush.
     make_transient_to_detached(comment)
     db.session.add(comment)
     thread_changed(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
+    if parent is not None and outcome.status == Status.APPROVED:
+        shown.reply_shown_changed(parent.id, 1)
     events.record(events.COMMENT_CREATED, comment_id=comment.id, user_id=author.id)
     if outcome.action:
         audit.record_event(outcome.action, actor=None, comment=comment, user_id=author.id,

@@ -11,7 +11,7 @@ Every read costs a constant number of queries whatever the thread's size:
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import pagination
@@ -19,8 +19,8 @@ from ..errors import not_found
 from ..extensions import db
 from ..models import Article, Comment, Status, User, Vote, is_staff_role
 from ..timeutil import isoformat
-from . import tree
-from .serialize import author_json
+from . import shown, tree
+from .serialize import author_json, review_json
 from .visibility import is_visible, may_see_source, visible_clause
 
 SORTS = ("oldest", "newest", "top")
@@ -32,7 +32,7 @@ _SKELETON = (Comment.id, Comment.parent_id, Comment.depth, Comment.created_at,
 # What a comment shows: read as plain rows, not ORM objects (a page may hold hundreds).
 _DISPLAY = (Comment.id, Comment.parent_id, Comment.depth, Comment.status, Comment.author_id,
             Comment.body, Comment.body_html, Comment.pinned, Comment.created_at, Comment.edited_at,
-            Comment.score, Comment.upvotes, Comment.downvotes,
+            Comment.score, Comment.upvotes, Comment.downvotes, Comment.spam_score, Comment.held_because,
             User.username.label("author_username"), User.display_name.label("author_display_name"),
             User.role.label("author_role"))
 
@@ -66,6 +66,8 @@ class CommentView:
     score: int
     upvotes: int
     downvotes: int
+    spam_score: float | None
+    held_because: str | None
     author: AuthorView | None
 
 
@@ -118,12 +120,15 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
     """The JSON of ``GET /articles/{key}/comments``; ``article`` is an Article or a row with its
     id, key and comment_count (``articles.thread_head``)."""
     order = _order(sort)
-    below = aliased(Comment)
-    has_shown_reply = exists().where(below.root_id == Comment.id, visible_clause(viewer, below))
+    if viewer is None:
+        shown_here = shown.publicly_shown()
+    else:
+        below = aliased(Comment)
+        shown_here = or_(visible_clause(viewer),
+                         exists().where(below.root_id == Comment.id, visible_clause(viewer, below)))
     query = (
         _display_query()
-        .where(Comment.article_id == article.id, Comment.parent_id.is_(None),
-               or_(visible_clause(viewer), has_shown_reply))
+        .where(Comment.article_id == article.id, Comment.parent_id.is_(None), shown_here)
         .order_by(*pagination.order_by(order))
         .limit(limit + 1)
     )
@@ -143,14 +148,13 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
 def replies_page(comment_id: int, viewer: User | None, limit: int = 20, replies: int = 5,
                  after: str | None = None) -> dict:
     """The JSON of ``GET /comments/{id}/replies``: shown direct replies, oldest first, each nested."""
+    if viewer is None:
+        return _public_replies_page(comment_id, limit, replies, after)
     parent, nodes, article = _locate(comment_id, viewer)
     children = tree.shown_children(nodes[parent.id])
-    position = pagination.decode("replies", after)
+    position = _decode_replies_cursor(after)
     if position is not None:
-        if len(position) != 2 or not all(isinstance(v, int) for v in position):
-            raise pagination.invalid()
-        created_at, last_id = pagination.to_datetime(position[0]), position[1]
-        children = [c for c in children if (c.created_at, c.id) > (created_at, last_id)]
+        children = [c for c in children if (c.created_at, c.id) > tuple(position)]
     page, has_more = children[:limit], len(children) > limit
     layout = tree.select(page, replies)
     rows = _load_rows(layout.keys())
@@ -167,11 +171,26 @@ def comment_detail(comment_id: int, viewer: User | None, replies: int = 5,
     ``for_author`` answers the author who just wrote it: they see it with its
     status even when the rules rejected it (the thread then no longer shows it).
     """
+    if viewer is None:
+        article_key = _public_comment(comment_id)
+        layout = _public_layout([comment_id], replies)
+        rows = _load_rows(layout.keys())
+        return _serialize(rows[comment_id], layout, rows, {}, None, article_key)
     comment, nodes, article = _locate(comment_id, viewer, for_author)
     layout = tree.select([nodes[comment.id]], replies)
     rows = _load_rows(layout.keys())
     votes = _my_votes(viewer, layout.keys())
     return _serialize(rows[comment.id], layout, rows, votes, viewer, article.key, reveal=for_author)
+
+
+def article_version_of(comment_id: int) -> tuple[int, int]:
+    """(article id, article version) of ``comment_id``, the key of its cached pages; 404 when unknown."""
+    row = db.session.execute(
+        select(Article.id, Article.version).join(Comment, Comment.article_id == Article.id)
+        .where(Comment.id == comment_id)).first()
+    if row is None:
+        raise not_found("No such comment.")
+    return row.id, row.version
 
 
 def find_visible(comment_id: int, viewer: User | None) -> Comment:
@@ -209,6 +228,11 @@ def _render_forest(roots: list[CommentView], viewer, article: Article, replies: 
     if not roots:
         return []
     root_ids = [root.id for root in roots]
+    if viewer is None:
+        layout = _public_layout(root_ids, replies)
+        rows = {root.id: root for root in roots}
+        rows.update(_load_rows(i for i in layout if i not in rows))
+        return [_serialize(root, layout, rows, {}, None, article.key) for root in roots]
     skeleton = _rows(select(*_SKELETON).where(Comment.root_id.in_(root_ids))).all()
     nodes = tree.link([_node((r.id, r.parent_id, r.depth, r.created_at, r.status, r.author_id), viewer)
                        for r in roots] + [_node(row, viewer) for row in skeleton])
@@ -217,6 +241,80 @@ def _render_forest(roots: list[CommentView], viewer, article: Article, replies: 
     rows.update(_load_rows(i for i in layout if i not in rows))
     votes = _my_votes(viewer, layout.keys())
     return [_serialize(root, layout, rows, votes, viewer, article.key) for root in roots]
+
+
+def _decode_replies_cursor(after: str | None):
+    position = pagination.decode("replies", after)
+    if position is not None:
+        if len(position) != 2 or not all(isinstance(v, int) for v in position):
+            raise pagination.invalid()
+        position = [pagination.to_datetime(position[0]), position[1]]
+    return position
+
+
+# -- what the public sees: read through Comment.shown_replies (shown.py), never a whole subtree --
+
+_PUBLIC_COMMENT = (select(Comment.id, Article.key).join(Article, Article.id == Comment.article_id)
+                   .where(Comment.id == bindparam("comment_id"), shown.publicly_shown()))
+
+
+def _public_comment(comment_id: int) -> str:
+    """The article key of ``comment_id`` when the public sees it (in full or as a tombstone), else 404."""
+    row = _rows(_PUBLIC_COMMENT.params(comment_id=comment_id)).first()
+    if row is None:
+        raise not_found("No such comment.")
+    return row.key
+
+
+def _public_replies_page(comment_id: int, limit: int, replies: int, after: str | None) -> dict:
+    article_key = _public_comment(comment_id)
+    order = [(Comment.created_at, False), (Comment.id, False)]
+    query = (select(Comment.id, Comment.created_at)
+             .where(Comment.parent_id == comment_id, shown.publicly_shown())
+             .order_by(*pagination.order_by(order)).limit(limit + 1))
+    position = _decode_replies_cursor(after)
+    if position is not None:
+        query = query.where(pagination.keyset_after(order, position))
+    children = _rows(query).all()
+    page, has_more = children[:limit], len(children) > limit
+    layout = _public_layout([child.id for child in page], replies)
+    rows = _load_rows(layout.keys())
+    result = [_serialize(rows[child.id], layout, rows, {}, None, article_key) for child in page]
+    next_cursor = pagination.encode("replies", page[-1].created_at, page[-1].id) if has_more else None
+    return {"comments": result, "next": next_cursor}
+
+
+def _public_layout(top_ids: list[int], replies: int) -> dict[int, tuple[list[int], int, int]]:
+    """``tree.select`` for the public, from the rows it shows only: for each of ``top_ids`` and the
+    replies nested under them, (ids of the first ``replies`` shown replies, reply_count, more_replies).
+
+    One recursive query: from the tops, each step takes the first ``replies`` publicly shown replies
+    of every comment reached (``ix_comments_children``), so its cost follows the page, not the subtree.
+    """
+    if not top_ids:
+        return {}
+    table = Comment.__table__
+    child = table.alias("child")
+    reached = (select(table.c.id, table.c.parent_id, table.c.created_at, table.c.shown_replies)
+               .where(table.c.id.in_(top_ids)).cte("reached", recursive=True))
+    first_replies = (select(child.c.id)
+                     .where(child.c.parent_id == reached.c.id,
+                            or_(child.c.status == Status.APPROVED, child.c.shown_replies > 0))
+                     .order_by(child.c.created_at, child.c.id).limit(replies))
+    reached = reached.union_all(
+        select(table.c.id, table.c.parent_id, table.c.created_at, table.c.shown_replies)
+        .select_from(reached.join(table, table.c.id.in_(first_replies))))
+    found = _rows(select(reached)).all()
+    tops = set(top_ids)
+    nested: dict[int, list] = {}
+    for row in found:
+        if row.id not in tops:
+            nested.setdefault(row.parent_id, []).append(row)
+    layout = {}
+    for row in found:
+        children = sorted(nested.get(row.id, ()), key=lambda c: (c.created_at, c.id))
+        layout[row.id] = ([c.id for c in children], row.shown_replies, row.shown_replies - len(children))
+    return layout
 
 
 def _load_rows(ids) -> dict[int, CommentView]:
@@ -280,4 +378,6 @@ def comment_json(comment: Comment, viewer: User | None, article_key: str, my_vot
     }
     if visible and may_see_source(comment.author_id, viewer):
         data["body"] = comment.body
+    if visible:
+        data.update(review_json(comment, viewer))
     return data

@@ -16,9 +16,10 @@ ACTIONS = ("approve", "reject", "spam", "pin", "unpin")
 MAX_BULK = 500
 
 
-# action -> (statuses it may start from, status it leads to)
+# action -> (statuses it may start from, status it leads to). Approving an approved comment confirms
+# it (dismissing its flags, teaching the spam filter "not spam"): logged from approved to approved.
 _TRANSITIONS = {
-    "approve": ((Status.PENDING, Status.REJECTED, Status.SPAM), Status.APPROVED),
+    "approve": ((Status.PENDING, Status.REJECTED, Status.SPAM, Status.APPROVED), Status.APPROVED),
     "reject": ((Status.PENDING, Status.APPROVED, Status.SPAM), Status.REJECTED),
     "spam": ((Status.PENDING, Status.APPROVED, Status.REJECTED), Status.SPAM),
 }
@@ -69,8 +70,7 @@ def _apply(comment: Comment, action: str, actor: User, reason: str | None) -> bo
                      to_status=current, reason=reason)
         return False
     sources, target = _TRANSITIONS[action]
-    dismisses_flags = action == "approve" and current == Status.APPROVED and comment.open_flags > 0
-    if current not in sources and not dismisses_flags:
+    if current not in sources:
         raise conflict(f"Comment {comment.id} is {current.value}; it cannot be {_DONE[action]}.")
     change_status(comment, target)
     record_event(action, actor=actor, comment=comment, from_status=current, to_status=target,
@@ -131,6 +131,7 @@ def hold_for_flags(comment: Comment) -> None:
         return  # another request held or decided it meanwhile
     flaggers = open_flaggers(comment.id)
     old = change_status(comment, Status.PENDING)
+    comment.held_because = "flags"
     record_event("hold", actor=None, comment=comment, from_status=old, to_status=Status.PENDING,
                  reason=f"flagged by {flaggers} reader{'s' if flaggers != 1 else ''}")
     db.session.flush()

@@ -4,6 +4,8 @@ Every page costs a constant number of queries: authors, articles, parents, flags
 histories and reasons are loaded for the whole page at once.
 """
 
+import re
+
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 
@@ -18,6 +20,8 @@ from ..timeutil import isoformat
 QUEUES = ("pending", "flagged", "spam", "rejected", "approved")
 EXCERPT_LENGTH = 200
 _REASONED_ACTIONS = ("approve", "reject", "spam", "hold")
+# Between a rule's reasons; the spam filter's own reason goes on with "; words: ..." (spam/filter.py).
+_RULE_REASONS = re.compile(r"; (?!words: )")
 
 
 def _queue_order(name: str) -> list[tuple]:
@@ -178,7 +182,7 @@ def _current_reasons(ids: list[int]) -> dict[int, list[str]]:
             .where(ModerationEvent.id.in_(latest))):
         if reason:
             # A rule's entry joins all its reasons with "; " (see discussion/posting.py); a moderator's is one.
-            reasons[comment_id] = reason.split("; ") if actor_id is None else [reason]
+            reasons[comment_id] = _RULE_REASONS.split(reason) if actor_id is None else [reason]
     return reasons
 
 

@@ -4,7 +4,8 @@ One pass (``work_once``) runs each stage once, each in its own short transaction
 1. ``fanout.process_events``: unprocessed events become messages (webhook calls, notifications);
 2. ``digests.send_due``: digests whose time has come are written (every DIGEST_CHECK_SECONDS);
 3. e-mail is delivered over one SMTP connection per batch;
-4. webhook calls are delivered (``webhooks.deliver``).
+4. webhook calls are delivered (``webhooks.deliver``);
+5. the spam filter's figures and training (``spam.learning.run_due``, every SPAM_CHECK_SECONDS).
 The loop sleeps ``WORKER_IDLE_SECONDS`` when a pass found nothing to do, and stops after the
 message in hand on SIGTERM or SIGINT. Several workers may run against one database (on several
 machines): claims never overlap (``outbox.claim``).
@@ -20,6 +21,7 @@ from datetime import timedelta
 from flask import current_app
 
 from ..extensions import db
+from ..spam import learning
 from ..timeutil import utcnow
 from . import digests, fanout, housekeeping, mail, outbox, webhooks
 
@@ -33,6 +35,8 @@ LEASE_MARGIN_SECONDS = 30
 GATHER_SECONDS = 0.2
 # How often a running worker looks for due digests (they are hourly or daily; overflow waits anyway).
 DIGEST_CHECK_SECONDS = 30
+# How often a running worker looks for new moderators' decisions to train the spam filter on.
+SPAM_CHECK_SECONDS = 5
 MAX_LEASE_SECONDS = 300
 
 
@@ -45,6 +49,7 @@ class Worker:
         self.transport = mail.transport(app.config)
         self.last_housekeeping = 0.0
         self.last_digests = 0.0
+        self.last_spam_check = 0.0
         self.draining = False
 
     def run(self) -> None:
@@ -81,6 +86,10 @@ class Worker:
                 done += digests.send_due()
             done += self.deliver_mail()
             done += webhooks.deliver(self.name, self.config, self.stop)
+            if self.config["SPAM_FILTER"] and (
+                    self.draining or time.monotonic() - self.last_spam_check >= SPAM_CHECK_SECONDS):
+                self.last_spam_check = time.monotonic()
+                done += learning.run_due()
             if time.monotonic() - self.last_housekeeping > 3600:
                 housekeeping.tidy()
                 self.last_housekeeping = time.monotonic()

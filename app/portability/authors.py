@@ -2,7 +2,7 @@
 address (``email_key`` stays NULL, so the person can still register with it)."""
 import hashlib
 
-from sqlalchemy import insert
+from sqlalchemy import or_, select
 
 from ..accounts.names import skeleton
 from ..accounts.registration import (
@@ -15,10 +15,11 @@ from ..accounts.registration import (
 from ..extensions import db
 from ..models import Role, User
 from ..timeutil import utcnow
+from .bulk import insert_many
 from .records import Author, plain_name
 
 FALLBACK_USERNAME = "reader"
-_INSERT_USER = insert(User.__table__).returning(User.__table__.c.id)
+LOOKUP_CHUNK = 400  # names per query of the names in use
 
 
 def author_source_id(key: str) -> str:
@@ -28,7 +29,8 @@ def author_source_id(key: str) -> str:
 
 
 def wanted_username(author: Author) -> str:
-    """A valid username to start from: the source's login, else the name, else the address's local part."""
+    """A valid username to start from (``check_username`` accepts it): the source's login, else the
+    name, else the address's local part, else FALLBACK_USERNAME."""
     for raw in (author.login, author.name, author.email.partition("@")[0]):
         candidate = plain_name(raw or "")
         if len(candidate) < 3 and candidate:
@@ -53,12 +55,56 @@ def kept_email(author: Author) -> str | None:
         return None
 
 
-def create_account(author: Author, source: str) -> int:
-    """Insert the account of an imported author; its id. The caller holds the write lock."""
-    username = free_username(wanted_username(author))
+class _NamesInUse:
+    """The skeletons (usernames' and display names') and username keys that a new username must not
+    match: ``free_username``'s rules, with the accounts looked up once for a whole batch."""
+
+    def __init__(self, usernames: list[str]):
+        self.skeletons: set[str] = set()
+        self.keys: set[str] = set()
+        wanted = sorted({(skeleton(name), username_key(name)) for name in usernames})
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            skeletons, keys = zip(*wanted[start:start + LOOKUP_CHUNK])
+            query = select(User.name_skeleton, User.display_skeleton, User.username_key).where(or_(
+                User.name_skeleton.in_(skeletons), User.display_skeleton.in_(skeletons),
+                User.username_key.in_(keys)))
+            for name_skeleton, display_skeleton, key in db.session.execute(query):
+                self.skeletons.update((name_skeleton, display_skeleton))
+                self.keys.add(key)
+
+    def free(self, username: str) -> bool:
+        """For a username ``check_username`` accepts: no account has it or looks like it."""
+        name_skeleton = skeleton(username)
+        return not (name_skeleton and name_skeleton in self.skeletons) and username_key(username) not in self.keys
+
+    def add(self, row: dict) -> None:
+        self.skeletons.update((row["name_skeleton"], row["display_skeleton"]))
+        self.keys.add(row["username_key"])
+
+
+def _account(author: Author, username: str, source: str) -> dict:
     name = display_name(author, username)
-    values = dict(username=username, username_key=username_key(username), email=kept_email(author),
-                  email_key=None, display_name=name, password_hash=None, role=Role.READER.value,
-                  created_at=utcnow(), name_skeleton=skeleton(username), display_skeleton=skeleton(name),
-                  language="en", imported_from=source)
-    return db.session.connection().execute(_INSERT_USER, values).scalar_one()
+    return dict(username=username, username_key=username_key(username), email=kept_email(author),
+                email_key=None, display_name=name, password_hash=None, role=Role.READER.value,
+                created_at=utcnow(), name_skeleton=skeleton(username), display_skeleton=skeleton(name),
+                language="en", imported_from=source)
+
+
+def create_accounts(authors: list[Author], source: str) -> list[int]:
+    """Insert the accounts of imported authors, in order; their ids. The caller holds the write lock.
+
+    The names in use are looked up once for all of them; only an author whose wanted username is
+    taken goes through ``free_username`` (after the accounts before it are inserted, so it sees them).
+    """
+    wanted = [wanted_username(author) for author in authors]
+    in_use = _NamesInUse(wanted)
+    ids, rows = [], []
+    for author, username in zip(authors, wanted):
+        if not in_use.free(username):
+            ids += insert_many(User.__table__, rows)
+            rows = []
+            username = free_username(username)
+        row = _account(author, username, source)
+        in_use.add(row)
+        rows.append(row)
+    return ids + insert_many(User.__table__, rows)

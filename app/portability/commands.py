@@ -33,9 +33,12 @@ def _foreign_import(kind: str, name: str) -> None:
                                                  "the ids of two sites of the same kind apart.")
     @click.option("--batch-size", default=500, type=click.IntRange(1, 100_000),
                   help="Comments per committed batch.")
-    def command(path, key_mode, dry_run, source, batch_size):
+    @click.option("--workers", default=None, type=click.IntRange(0, 64),
+                  help="Processes preparing bodies meanwhile (default: one per CPU, none for a small "
+                       "file; 0: none).")
+    def command(path, key_mode, dry_run, source, batch_size, workers):
         from .foreign import run_import
-        run_import(kind, path, key_mode, dry_run, source, batch_size)
+        run_import(kind, path, key_mode, dry_run, source, batch_size, workers)
 
 
 for _kind, _name in (("disqus", "a Disqus"), ("wordpress", "a WordPress (WXR)"), ("isso", "an Isso (SQLite)")):

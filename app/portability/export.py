@@ -16,6 +16,7 @@ Every table of the metadata must have a policy (``policy_of`` raises otherwise):
 release adds is never left out silently. Credentials are never written: password hashes, webhook
 secrets, login sessions, API tokens, and the outbox (whose messages carry signed reset links).
 """
+import base64
 import json
 import os
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ from typing import Iterator
 
 from sqlalchemy import (
     Boolean,
+    Float,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -82,6 +85,9 @@ POLICIES: dict[str, Policy] = {
     "api_tokens": Policy(None, why="credentials (token hashes): integrations get new tokens"),
     "outbox": Policy(None, why="delivery state whose messages hold signed links (credentials): "
                                "drain it (flask worker --drain) before exporting"),
+    "spam_models": Policy("spam_model", why="the spam filter's trained versions (weights in base64; "
+                                            "older versions keep only their counts and metrics)"),
+    "spam_filter": Policy("spam_filter", why="the spam filter's settings and figures"),
 }
 
 
@@ -132,7 +138,9 @@ def _writer(column):
         return lambda value: None if value is None else iso(value)
     if isinstance(kind, Boolean):
         return lambda value: None if value is None else bool(value)
-    if isinstance(kind, (Integer, String, Text, JSON)):
+    if isinstance(kind, LargeBinary):
+        return lambda value: base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(kind, (Integer, Float, String, Text, JSON)):
         return None
     raise ExportError(f"column {column.table.name}.{column.name}: no JSON form for {kind!r}")
 

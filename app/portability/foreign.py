@@ -1,4 +1,5 @@
 """Running an import of another system's export: ``flask --app app import disqus|wordpress|isso FILE``."""
+import os
 import sqlite3
 import sys
 from xml.etree.ElementTree import ParseError
@@ -12,23 +13,27 @@ from .importer import Importer
 from .source_disqus import DisqusSource
 from .source_isso import IssoSource
 from .source_wordpress import WordPressSource
+from .workers import Preparer, default_workers
 
 SOURCES = {"disqus": DisqusSource, "wordpress": WordPressSource, "isso": IssoSource}
 
 
 def run_import(kind: str, path: str, key_mode: str, dry_run: bool, source: str | None,
-               batch_size: int) -> None:
+               batch_size: int, workers: int | None = None) -> None:
     """Stream the file into the database in batches (a commit every ``batch_size`` comments), with a
-    progress bar on stderr, then print the report; ``dry_run`` writes nothing."""
+    progress bar on stderr, then print the report; ``dry_run`` writes nothing. ``workers``: processes
+    preparing bodies meanwhile (None: one per CPU for a file big enough; 0: none)."""
     config = current_app.config
     try:
         reader = SOURCES[kind](path)
         importer = Importer(source or kind, key_mode, max_depth=config["MAX_DEPTH"],
                             max_length=config["MAX_COMMENT_LENGTH"], dry_run=dry_run, batch_size=batch_size)
+        if workers is None:
+            workers = default_workers(os.path.getsize(path))
         with click.progressbar(length=max(reader.total, 1), label=f"Importing {kind}",
-                               file=sys.stderr) as bar:
-            for item in reader:
-                importer.add(item)
+                               file=sys.stderr) as bar, Preparer(workers, importer.max_length) as preparer:
+            for item, prepared in preparer.run(reader, importer.wanted):
+                importer.add(item, prepared)
                 bar.update(reader.done - bar.pos)
             report = importer.finish()
     except (ParseError, DefusedXmlException, sqlite3.DatabaseError, UnicodeDecodeError) as error:

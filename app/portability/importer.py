@@ -5,7 +5,8 @@ batches: no events, so history sends no notifications or webhooks), each with it
 ``imported_objects`` in the same transaction, top-level for now. When the file is read, ``finish``
 adds a tombstone for every missing, deleted or skipped parent that has replies, places every reply
 under its parent (root_id and depth as posting sets them; replies beyond MAX_DEPTH are attached at
-the cap), then recounts the approved comments and bumps the version of every article it changed.
+the cap), then recounts the shown replies (shown.recount) and the approved comments of every article
+of the file, and bumps the version of every article it changed.
 
 Memory: per comment only its source id, local id and parent's source id are kept, never bodies.
 Rerunning skips every object already in ``imported_objects``, and ``finish`` repairs the tree of an
@@ -17,23 +18,26 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from ..database import writing
 from ..discussion.articles import check_url
-from ..discussion.sanitize import RenderError, text_key
+from ..discussion.sanitize import text_key
+from ..discussion.shown import recount as recount_shown
 from ..extensions import db
 from ..models import Article, ArticleModeration, ArticleStatus, Comment, Status
 from ..timeutil import utcnow
-from .authors import author_source_id, create_account
+from .authors import author_source_id, create_accounts
+from .bulk import insert_many
 from .models import ImportedObject
-from .records import Body, Item, Report, Thread, article_key, prepare
+from .records import Author, Body, Item, Report, Thread, article_key, prepare_or_reason
 
 CHUNK = 500
+SQLITE_CACHE_KB = 32_000
 _COMMENTS = Comment.__table__
-_INSERT_COMMENTS = insert(_COMMENTS).returning(_COMMENTS.c.id, sort_by_parameter_order=True)
 _INSERT_OBJECTS = insert(ImportedObject.__table__)
 _INSERT_ARTICLE = insert(Article.__table__).returning(Article.__table__.c.id)
 _PLACE = (update(_COMMENTS).where(_COMMENTS.c.id == bindparam("cid"))
           .values(parent_id=bindparam("p"), root_id=bindparam("r"), depth=bindparam("d")))
 _RECOUNT = (update(Article.__table__).where(Article.__table__.c.id == bindparam("aid"))
             .values(comment_count=bindparam("n"), version=Article.__table__.c.version + 1))
+_NO_TEXT_KEY = text_key("")  # a tombstone's
 
 
 class Importer:
@@ -45,19 +49,25 @@ class Importer:
         self._fake_ids = count(-1, -1)
         self.local = self._imported("comment")  # source comment id -> local comment id
         self.authors = self._imported("author")  # author_source_id(key) -> local user id
+        self.new_authors: dict[str, Author] = {}  # met in this batch: their accounts are made at its flush
         self.articles = self._imported("article")  # thread source id -> local article id
         self.by_key: dict[str, int] = {}
         self.parent_of: dict[str, str] = {}  # source comment id -> its parent's source id
         self.skipped: dict[str, tuple[Thread, object]] = {}  # not imported: (thread, created_at)
         self.touched: set[int] = set()  # articles this file has comments on
         self.changed: set[int] = set()  # articles whose thread this run changed
-        self.pending: list[tuple[str, dict]] = []
+        self.pending: list[tuple[str, str | None, dict]] = []  # source id, author's, row
         self.pending_ids: set[str] = set()
         self.locked = False
 
     # -- reading the file ---------------------------------------------------------------------
 
-    def add(self, item: Item) -> None:
+    def wanted(self, item: Item) -> bool:
+        """Whether ``add`` may need the body of ``item`` prepared (workers prepare those ahead)."""
+        return item.thread is not None and not item.skip and item.source_id not in self.local
+
+    def add(self, item: Item, prepared: Body | str | None = None) -> None:
+        """Import ``item``, or count why not. ``prepared``: its ``prepare_or_reason``, if done ahead."""
         sid = item.source_id
         if sid in self.local or sid in self.pending_ids:
             self.report.skipped["duplicate"] += 1
@@ -73,18 +83,15 @@ class Importer:
             return
         if item.skip:
             return self._skip(item, item.skip)
-        try:
-            body = prepare(item.body, item.html, self.max_length)
-        except (RenderError, RecursionError, ValueError):
-            return self._skip(item, "unrenderable")
-        if body is None:
-            return self._skip(item, "empty")
+        body = prepared if prepared is not None else prepare_or_reason(item.body, item.html, self.max_length)
+        if isinstance(body, str):
+            return self._skip(item, body)
         article_id = self._article(item.thread)
         if article_id is None:
             self.parent_of.pop(sid, None)
             self.report.skipped["orphan"] += 1
             return
-        self._queue(sid, self._row(article_id, self._author(item), item, body))
+        self._queue(sid, self._author(item), self._row(article_id, item, body))
         self.report.comments[item.status] += 1
         self.report.long += body.long
         self.report.truncated += body.truncated
@@ -93,17 +100,18 @@ class Importer:
         self.report.skipped[reason] += 1
         self.skipped[item.source_id] = (item.thread, item.created_at)
 
-    def _row(self, article_id: int, author_id: int | None, item: Item, body: Body | None) -> dict:
+    def _row(self, article_id: int, item: Item, body: Body | None) -> dict:
+        """The comment's row, its author left to the flush (None: a tombstone's)."""
         html = body.html if body else ""
         status = item.status if body else Status.DELETED.value
-        return dict(article_id=article_id, author_id=author_id, body=body.source if body else "",
+        return dict(article_id=article_id, author_id=None, body=body.source if body else "",
                     body_html=html, parent_id=None, root_id=None, depth=0, status=status,
                     created_at=item.created_at, decided_at=item.created_at, edited_at=None, pinned=False,
                     score=item.upvotes - item.downvotes, upvotes=item.upvotes, downvotes=item.downvotes,
-                    open_flags=0, text_key=text_key(html))
+                    open_flags=0, text_key=body.key if body else _NO_TEXT_KEY)
 
-    def _queue(self, sid: str, row: dict) -> None:
-        self.pending.append((sid, row))
+    def _queue(self, sid: str, author: str | None, row: dict) -> None:
+        self.pending.append((sid, author, row))
         self.pending_ids.add(sid)
         self.touched.add(row["article_id"])
         self.changed.add(row["article_id"])
@@ -113,10 +121,14 @@ class Importer:
     # -- writing ------------------------------------------------------------------------------
 
     def _lock(self) -> None:
-        """Before the first write of a batch: SQLite's write lock (writing()), kept until the commit."""
+        """Before the first write of a batch: SQLite's write lock (writing()), kept until the commit,
+        and a page cache big enough for the indexes of the comments (the default 2 MB makes SQLite
+        read the same index pages again and again: a fifth of the writing time)."""
         if not self.locked and not self.dry_run:
             with writing():
                 pass
+            if db.engine.dialect.name == "sqlite":
+                db.session.connection().exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
             self.locked = True
 
     def _remember(self, kind: str, rows: list[tuple[str, int]]) -> None:
@@ -128,12 +140,16 @@ class Importer:
         """Insert the queued comments and commit the batch (authors and articles made for it included)."""
         if self.pending:
             self._lock()
-            rows = [row for _sid, row in self.pending]
+            self._create_authors()
+            rows = []
+            for _sid, author, row in self.pending:
+                row["author_id"] = self.authors[author] if author else None
+                rows.append(row)
             if self.dry_run:
                 ids = [next(self._fake_ids) for _ in rows]
             else:
-                ids = list(db.session.connection().execute(_INSERT_COMMENTS, rows).scalars())
-            pairs = [(sid, local) for (sid, _row), local in zip(self.pending, ids)]
+                ids = insert_many(_COMMENTS, rows)
+            pairs = [(sid, local) for (sid, _author, _row), local in zip(self.pending, ids)]
             self._remember("comment", pairs)
             self.local.update(pairs)
             self.pending, self.pending_ids = [], set()
@@ -174,18 +190,26 @@ class Importer:
         self._remember("article", [(thread.source_id, article_id)])
         return article_id
 
-    def _author(self, item: Item) -> int | None:
+    def _author(self, item: Item) -> str | None:
+        """The source id of the author of ``item`` (None: no author); a new one gets its account at the flush."""
         key = item.author.key() if item.author else None
         if key is None:
             return None
         sid = author_source_id(key)
-        if sid not in self.authors:
-            self._lock()
+        if sid not in self.authors and sid not in self.new_authors:
             self.report.authors += 1
-            self.authors[sid] = (next(self._fake_ids) if self.dry_run
-                                 else create_account(item.author, self.source))
-            self._remember("author", [(sid, self.authors[sid])])
-        return self.authors[sid]
+            self.new_authors[sid] = item.author
+        return sid
+
+    def _create_authors(self) -> None:
+        if not self.new_authors:
+            return
+        sids, authors = list(self.new_authors), list(self.new_authors.values())
+        ids = ([next(self._fake_ids) for _ in authors] if self.dry_run
+               else create_accounts(authors, self.source))
+        self.authors.update(zip(sids, ids))
+        self._remember("author", list(zip(sids, ids)))
+        self.new_authors = {}
 
     # -- after the file -----------------------------------------------------------------------
 
@@ -196,6 +220,7 @@ class Importer:
         if not self.dry_run:
             self._lock()
             self._place(placed)
+            recount_shown(sorted(self.touched))
             self._recount()
         self._commit()
         return self.report
@@ -217,9 +242,8 @@ class Importer:
                 continue
             self._lock()
             ghost = Item(parent, None, None, None, created_at, "", False)
-            row = self._row(article_id, None, ghost, None)
-            local = (next(self._fake_ids) if self.dry_run
-                     else db.session.connection().execute(_INSERT_COMMENTS, [row]).scalars().one())
+            row = self._row(article_id, ghost, None)
+            local = next(self._fake_ids) if self.dry_run else insert_many(_COMMENTS, [row])[0]
             self._remember("comment", [(parent, local)])
             self.local[parent] = local
             self.touched.add(article_id)

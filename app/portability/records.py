@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 from markdownify import MarkdownConverter
 
 from ..discussion.articles import KEY_RE
-from ..discussion.sanitize import is_blank, render_stored
+from ..discussion.sanitize import is_blank, render_stored, text_key
 from ..text import clean_multiline
 
 # A body longer than this many times MAX_COMMENT_LENGTH is cut, with a note saying so.
@@ -197,12 +197,13 @@ class Body:
     html: str
     long: bool
     truncated: bool
+    key: str  # sanitize.text_key(html), for the duplicate check
 
 
 def prepare(body: str, is_html: bool, max_length: int) -> Body | None:
-    """The stored source and its sanitized HTML (``render_stored``, the one sanitizer), or None
-    when nothing visible is left. Longer than ``max_length`` (MAX_COMMENT_LENGTH, the limit of new
-    posts) is kept as it is, up to LONG_BODY_FACTOR times that; beyond, it is cut with a note."""
+    """The stored source, its sanitized HTML (``render_stored``, the one sanitizer) and text key, or
+    None when nothing visible is left. Longer than ``max_length`` (MAX_COMMENT_LENGTH, the limit of
+    new posts) is kept as it is, up to LONG_BODY_FACTOR times that; beyond, it is cut with a note."""
     source = to_markdown(body, is_html)
     long = len(source) > max_length
     limit = LONG_BODY_FACTOR * max_length
@@ -215,7 +216,17 @@ def prepare(body: str, is_html: bool, max_length: int) -> Body | None:
     html = render_stored(source)[0]
     if is_blank(html):
         return None
-    return Body(source, html, long, truncated)
+    return Body(source, html, long, truncated, text_key(html))
+
+
+def prepare_or_reason(body: str, is_html: bool, max_length: int) -> Body | str:
+    """``prepare``, or the reason there is no body: ``empty``, or ``unrenderable`` when rendering
+    fails in any way (one hostile or broken body is reported and skipped, it never stops an import)."""
+    try:
+        prepared = prepare(body, is_html, max_length)
+    except Exception:  # noqa: BLE001 - RenderError, RecursionError, or a bug met by one odd body
+        return "unrenderable"
+    return "empty" if prepared is None else prepared
 
 
 def plain_name(text: str) -> str:

@@ -11,11 +11,24 @@ Columns the export never writes come back empty (``password_hash``: NULL, the us
 password through "forgot password"), or new (a webhook's ``secret``: a new ``whsec_`` secret,
 reported once to the operator).
 """
+import base64
+import binascii
 import json
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Boolean, Integer, String, Table, Text, func, select, text
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import JSON
 
@@ -51,6 +64,21 @@ def _time(value):
     return parsed
 
 
+def _number(value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ValueError("expected a number")
+    return float(value)
+
+
+def _base64(value):
+    if not isinstance(value, str):
+        raise ValueError("expected base64 text")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ValueError("expected base64 text") from None
+
+
 def _checked(kind: type, what: str):
     def check(value):
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -77,6 +105,10 @@ def _reader(column) -> Callable:
         return _checked(bool, "true or false")
     if isinstance(kind, Integer):
         return _checked(int, "an integer")
+    if isinstance(kind, Float):
+        return _number
+    if isinstance(kind, LargeBinary):
+        return _base64
     if isinstance(kind, (String, Text)):
         return _string(getattr(kind, "length", None))
     if isinstance(kind, JSON):

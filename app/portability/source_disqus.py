@@ -1,6 +1,6 @@
 """Reading a Disqus export (``<disqus>``: categories, threads, then posts), streamed with a hardened
-parser: defusedxml refuses entity declarations and external references, and every top-level element
-is dropped once read, so memory stays bounded whatever the file's size.
+parser (xmlsafe: entity declarations and external references are refused), and every top-level
+element is dropped once read, so memory stays bounded whatever the file's size.
 
 isSpam -> the spam queue; isDeleted -> not imported (a tombstone if it has replies). A post whose
 thread comes later in the file waits for it; one whose thread never comes is an orphan.
@@ -8,10 +8,9 @@ thread comes later in the file waits for it; one whose thread never comes is an 
 import os
 from collections.abc import Iterator
 
-from defusedxml.ElementTree import iterparse
-
 from ..timeutil import utcnow
 from .records import Author, Item, Thread, parse_time
+from .xmlsafe import iterparse
 
 DSQ_ID = "{http://disqus.com/disqus-internals}id"
 
@@ -20,25 +19,26 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def _child(element, name: str):
+def _children(element) -> dict:
+    """The element's children by local name (the first of each name)."""
+    found = {}
     for child in element:
-        if _local(child.tag) == name:
-            return child
-    return None
+        found.setdefault(_local(child.tag), child)
+    return found
 
 
-def _text(element, name: str) -> str:
-    child = _child(element, name)
+def _text(children: dict, name: str) -> str:
+    child = children.get(name)
     return (child.text or "").strip() if child is not None else ""
 
 
-def _flag(element, name: str) -> bool:
-    return _text(element, name).lower() == "true"
+def _flag(children: dict, name: str) -> bool:
+    return _text(children, name).lower() == "true"
 
 
-def _ref(element, name: str) -> str | None:
-    child = _child(element, name)
-    return child.get(DSQ_ID) if child is not None and child.get(DSQ_ID) else None
+def _ref(children: dict, name: str) -> str | None:
+    child = children.get(name)
+    return child.get(DSQ_ID) or None if child is not None else None
 
 
 class DisqusSource:
@@ -80,27 +80,28 @@ class DisqusSource:
 
 
 def _thread(element) -> Thread:
-    return Thread(source_id=element.get(DSQ_ID), identifier=_text(element, "id"),
-                  url=_text(element, "link"), title=_text(element, "title"),
-                  created_at=parse_time(_text(element, "createdAt")))
+    children = _children(element)
+    return Thread(source_id=element.get(DSQ_ID), identifier=_text(children, "id"),
+                  url=_text(children, "link"), title=_text(children, "title"),
+                  created_at=parse_time(_text(children, "createdAt")))
 
 
-def _author(element) -> Author | None:
-    author = _child(element, "author")
+def _author(children: dict) -> Author | None:
+    author = children.get("author")
     if author is None:
         return None
-    anonymous = _text(author, "isAnonymous").lower() == "true"
-    username = "" if anonymous else _text(author, "username")
-    return Author(name=_text(author, "name"), email=_text(author, "email"), handle=username,
-                  login=username)
+    fields = _children(author)
+    username = "" if _flag(fields, "isAnonymous") else _text(fields, "username")
+    return Author(name=_text(fields, "name"), email=_text(fields, "email"), handle=username, login=username)
 
 
 def _post(element, threads: dict[str, Thread]) -> tuple[Item, str | None]:
-    thread_id = _ref(element, "thread")
-    skip = "deleted" if _flag(element, "isDeleted") else None
+    children = _children(element)
+    thread_id = _ref(children, "thread")
+    skip = "deleted" if _flag(children, "isDeleted") else None
     item = Item(source_id=element.get(DSQ_ID), thread=threads.get(thread_id or ""),
-                parent_id=_ref(element, "parent"), author=_author(element),
-                created_at=parse_time(_text(element, "createdAt")) or utcnow(),
-                body=_text(element, "message"), html=True,
-                status="spam" if _flag(element, "isSpam") else "approved", skip=skip)
+                parent_id=_ref(children, "parent"), author=_author(children),
+                created_at=parse_time(_text(children, "createdAt")) or utcnow(),
+                body=_text(children, "message"), html=True,
+                status="spam" if _flag(children, "isSpam") else "approved", skip=skip)
     return item, thread_id

@@ -1,6 +1,6 @@
 """Reading a WordPress export (WXR: RSS with ``wp:`` elements, export namespaces 1.0, 1.1 and 1.2, over
-http or https), streamed with a hardened parser (defusedxml): each comment is read when its element
-ends and then dropped, and each post when it ends.
+http or https), streamed with a hardened parser (xmlsafe: entity declarations and external references
+are refused): each comment is read when its element ends and then dropped, and each post when it ends.
 
 comment_approved 1 -> approved, 0 -> pending, spam -> spam, trash (and post-trashed) -> not imported
 (a tombstone if it has replies); pingbacks and trackbacks are not imported (counted).
@@ -9,10 +9,9 @@ import os
 import re
 from collections.abc import Iterator
 
-from defusedxml.ElementTree import iterparse
-
 from ..timeutil import utcnow
 from .records import Author, Item, Thread, paragraphs, parse_time
+from .xmlsafe import iterparse
 
 WP_NAMESPACE = re.compile(r"^https?://wordpress\.org/export/1\.[0-2]/$")
 STATUSES = {"1": "approved", "approve": "approved", "0": "pending", "hold": "pending", "spam": "spam"}

@@ -35,6 +35,7 @@ def register_blueprints(app) -> None:
         api_comments,
         api_moderation,
         api_notifications,
+        api_spam,
         api_webhooks,
         dashboard,
         demo_pages,
@@ -43,6 +44,6 @@ def register_blueprints(app) -> None:
         notification_pages,
         widget,
     )
-    for module in (api_auth, api_articles, api_comments, api_moderation, api_notifications, api_webhooks,
-                   health, widget, demo_pages, dashboard, account_pages, notification_pages, feeds):
+    for module in (api_auth, api_articles, api_comments, api_moderation, api_spam, api_notifications,
+                   api_webhooks, health, widget, demo_pages, dashboard, account_pages, notification_pages, feeds):
         app.register_blueprint(module.bp)

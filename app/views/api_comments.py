@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field, StringConstraints
 
-from ..discussion import articles, editing, page_cache, posting, reactions, threads
+from ..discussion import articles, editing, posting, reactions, shared_pages, threads
 from ..discussion.posting import Limits
 from ..extensions import db
 from ..models import FlagReason, values
@@ -54,14 +54,11 @@ def thread(key: str):
     replies = query_int("replies", 5, threads.MAX_REPLIES)
     after = request.args.get("after")
     article = articles.thread_head(key)
-    if viewer is not None:
-        return jsonify(threads.thread_page(article, viewer, sort=sort, limit=limit, replies=replies,
-                                           after=after))
-    # Anonymous readers share pages: on a hit the article's row is the only query.
-    page = page_cache.cached_page(
-        (article.id, article.version, sort, limit, replies, after),
-        lambda: current_app.json.dumps(threads.thread_page(
-            article, None, sort=sort, limit=limit, replies=replies, after=after)).encode())
+    page = shared_pages.serve(
+        viewer, (article.id, article.version, sort, limit, replies, after), article.id,
+        lambda reader: threads.thread_page(article, reader, sort=sort, limit=limit, replies=replies,
+                                           after=after),
+        lambda page: page["comments"])
     return current_app.response_class(page, mimetype="application/json")
 
 
@@ -69,18 +66,26 @@ def thread(key: str):
 @public_read
 def show(comment_id: int):
     replies = query_int("replies", 5, threads.MAX_REPLIES)
-    return jsonify(threads.comment_detail(comment_id, caller(), replies=replies))
+    article_id, version = threads.article_version_of(comment_id)
+    page = shared_pages.serve(
+        caller(), (article_id, version, "comment", comment_id, replies), article_id,
+        lambda reader: threads.comment_detail(comment_id, reader, replies=replies),
+        lambda page: [page])
+    return current_app.response_class(page, mimetype="application/json")
 
 
 @bp.get("/comments/<id:comment_id>/replies")
 @public_read
 def replies(comment_id: int):
-    return jsonify(threads.replies_page(
-        comment_id, caller(),
-        limit=query_int("limit", 20, threads.MAX_LIMIT, minimum=1),
-        replies=query_int("replies", 5, threads.MAX_REPLIES),
-        after=request.args.get("after"),
-    ))
+    limit = query_int("limit", 20, threads.MAX_LIMIT, minimum=1)
+    replies = query_int("replies", 5, threads.MAX_REPLIES)
+    after = request.args.get("after")
+    article_id, version = threads.article_version_of(comment_id)
+    page = shared_pages.serve(
+        caller(), (article_id, version, "replies", comment_id, limit, replies, after), article_id,
+        lambda reader: threads.replies_page(comment_id, reader, limit=limit, replies=replies, after=after),
+        lambda page: page["comments"])
+    return current_app.response_class(page, mimetype="application/json")
 
 
 @bp.post("/articles/<key:key>/comments")

@@ -18,7 +18,8 @@ from ..web.security import content_security_policy
 
 bp = Blueprint("dashboard", __name__)
 
-TABS = (*QUEUES, "log", "settings")
+PANELS = ("log", "settings", "spam-filter")  # the tabs that are not queues
+TABS = (*QUEUES, *PANELS)
 SETTINGS_FIELDS = ("premoderation", "trusted_after", "max_links", "flag_threshold",
                    "edit_window_minutes", "banned_words", "suspect_words")
 
@@ -83,6 +84,7 @@ def moderation():
         "moderation/dashboard.html",
         user=user,
         queues=QUEUES,
+        panels=PANELS,
         tab=tab if tab in TABS else QUEUES[0],
         article=article if KEY_RE.fullmatch(article) else "",
         article_key_pattern=KEY_PATTERN,

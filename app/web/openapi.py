@@ -20,7 +20,7 @@ from ..models import (
 )
 from ..moderation.decisions import ACTIONS
 from ..moderation.queues import QUEUES
-from . import openapi_mail
+from . import openapi_mail, openapi_spam
 from .openapi_parts import (
     AFTER,
     COMMENT_ID,
@@ -103,6 +103,7 @@ SCHEMAS = {
             "downvotes": {"type": "integer"}, "my_vote": {"enum": [-1, 0, 1]},
             "reply_count": {"type": "integer"}, "more_replies": {"type": "integer"},
             "replies": {"type": "array", "items": ref("Comment")},
+            **openapi_spam.COMMENT_FIELDS,
         },
     },
     "QueueItem": {
@@ -312,9 +313,9 @@ def openapi_document() -> dict:
         "info": {"title": "Causerie", "version": "1.0.0",
                  "description": "Threaded comments, moderation and an embeddable discussion."},
         "servers": [{"url": "/api/v1"}],
-        "paths": _merged(_paths(), openapi_mail.paths()),
+        "paths": _merged(_paths(), openapi_mail.paths(), openapi_spam.paths()),
         "components": {
-            "schemas": SCHEMAS | openapi_mail.SCHEMAS,
+            "schemas": SCHEMAS | openapi_mail.SCHEMAS | openapi_spam.SCHEMAS,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "causerie_session"},

@@ -1,10 +1,13 @@
 // The moderator dashboard: tabs, the address bar, keyboard shortcuts and timers. The parts live
-// in queue.js (queues and decisions), item.js, ban.js, log.js, settings.js and common.js.
+// in queue.js (queues and decisions), item.js, ban.js, log.js, settings.js, webhooks.js,
+// spam_filter.js (the spam filter tab), spam_score.js (the score on each item) and common.js.
 import { $, api, closeDialog, csrfToken, openDialog, refreshTimes } from "./common.js";
 import { loadLog } from "./log.js";
 import { currentEntry, decide, isQueue, loadQueue, moveCurrent, refreshCounts, toggleSelected,
   view } from "./queue.js";
 import { loadSettings } from "./settings.js";
+import { loadSpamFilter } from "./spam_filter.js";
+import { loadThresholds } from "./spam_score.js";
 import { loadWebhooks } from "./webhooks.js";
 
 const REFRESH_MS = 30000;
@@ -37,11 +40,13 @@ function showTab(tab) {
   $("panel-queue").hidden = !isQueue(tab);
   $("panel-log").hidden = tab !== "log";
   $("panel-settings").hidden = tab !== "settings";
+  $("panel-spam-filter").hidden = tab !== "spam-filter";
   if (isQueue(tab)) $("panel-queue").setAttribute("aria-labelledby", "tab-" + tab);
   document.body.dataset.tab = tab;
   updateAddress();
   if (isQueue(tab)) loadQueue();
   else if (tab === "log") loadLog();
+  else if (tab === "spam-filter") loadSpamFilter();
   else {
     loadSettings();
     loadWebhooks();
@@ -119,4 +124,5 @@ view.article = document.body.dataset.article || "";
 view.onViewChange = updateAddress;
 csrfToken().catch(() => {});
 showTab(document.body.dataset.tab || "pending");
+if (view.tab !== "spam-filter") loadThresholds(); // styles the items' scores by the filter's thresholds
 if (!isQueue(view.tab)) refreshCounts();

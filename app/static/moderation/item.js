@@ -2,6 +2,7 @@
 // User-controlled text goes in with textContent; only body_html is HTML (scrubbed by body.js).
 import { safeFragment } from "./body.js";
 import { $, exactFormat, label, make, ownId, setTime, t } from "./common.js";
+import { showScore } from "./spam_score.js";
 
 const template = $("item-template");
 
@@ -62,6 +63,7 @@ export function fillItem(node, c, selected) {
   const status = node.querySelector(".item-status");
   status.textContent = label("status", c.status);
   status.className = "badge item-status badge-" + String(c.status).replace(/[^a-z]/g, "");
+  showScore(node.querySelector(".item-spam-score"), c.spam_score);
   node.querySelector(".item-pinned").hidden = !c.pinned;
   node.querySelector(".item-edited").hidden = !c.edited_at;
   setTime(node.querySelector(".item-time"), c.created_at);

@@ -1,0 +1,196 @@
+"""What the spam model sees in a comment: hashed words, word pairs, character n-grams and a few facts.
+
+The text is read as a person would: HTML entities unescaped, invisible characters dropped, NFKC
+(fullwidth and styled letters become plain ones), casefolded, letters repeated more than three
+times cut to three. Links are taken out of the words and become facts (a link, how many, each
+domain and its registrable part); numbers become their length ("0000" for a year).
+
+Hashing with MurmurHash3 (``mmh3``, 32-bit, read unsigned, one seed per kind of feature) keeps the
+feature space at a fixed 2 x 2^16 whatever the site's vocabulary, and gives the same indices in
+every process and on every machine; Python's ``hash()`` changes per process and must never be used
+here. Any change that moves a feature index or value must raise FEATURE_VERSION, so that models
+trained on the old features are retrained instead of misread.
+
+Only the first MAX_CHARS characters are read: scoring time stays bounded whatever is posted.
+"""
+import html
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import mmh3
+import numpy as np
+
+FEATURE_VERSION = 1
+MAX_CHARS = 1000
+
+# Words, word pairs and the facts below share the first space; character n-grams have the second.
+WORD_SPACE = 1 << 16
+CHAR_SPACE = 1 << 16
+N_FEATURES = WORD_SPACE + CHAR_SPACE
+_MASK = (1 << 16) - 1
+# One MurmurHash3 seed per kind of feature, so that a word, a pair and a fact never share a key.
+_WORD_SEED, _PAIR_SEED, _FACT_SEED, _CHAR_SEED = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the server knows about a comment besides its text."""
+    link_domains: tuple[str, ...] = ()
+    author_approved: int = 0
+    first_comment: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Features:
+    """One comment as a sparse vector, and which readable term set which indices (for explanations).
+
+    ``indices`` are sorted and unique (int32), ``values`` their float32 values. Each of ``terms``
+    is (label, indices): a word claims its own index and its character n-grams, a word pair or a fact
+    its own index.
+    """
+    indices: np.ndarray
+    values: np.ndarray
+    terms: tuple[tuple[str, tuple[int, ...]], ...]
+
+
+# Zero-width and direction characters, soft hyphens, variation selectors, the BOM: invisible, so
+# they only ever serve to split a word in two.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+                        "\ufe00-\ufe0f\ufeff]")
+_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_REPEATS = re.compile(r"(.)\1{3,}")
+# Links: with a scheme or www., or a bare host under a common top-level domain ("murdev.com").
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]+"
+    r"|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
+    r"(?:com|net|org|info|biz|io|co|me|ly|tv|gl|be|us|uk|de|fr|ru|br|in|xyz|online|site|club|top)"
+    r"\b(?:/[^\s<>\"'()\[\]{}]*)?")
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[\u2190-\u2bff\U0001F000-\U0001FAFF]")
+_DIGIT = re.compile(r"\d")
+_SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu"}
+
+
+def extract(text: str, context: Context) -> Features:
+    """The features of one comment (only its first MAX_CHARS characters) in its context."""
+    raw = unicodedata.normalize("NFKC", _INVISIBLE.sub("", html.unescape(text[:MAX_CHARS])))
+    raw = _BREAK_TAG.sub(" ", raw)
+    text = _REPEATS.sub(r"\1\1\1", raw.casefold().replace("\u2019", "'"))
+
+    # Each word and each pair once, in order of appearance.
+    words: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+    pairs: dict[str, None] = {}
+    links: list[str] = []
+    start = 0
+    for link in _URL.finditer(text):
+        links.append(link.group())
+        _read_words(text[start:link.start()], words, pairs)
+        start = link.end()
+    _read_words(text[start:], words, pairs)
+
+    terms = [(word, claimed) for word, (claimed, _) in words.items()]
+    terms += [(pair, (mmh3.hash(pair, _PAIR_SEED, signed=False) & _MASK,)) for pair in pairs]
+    chars = sorted(set().union(*[grams for _, grams in words.values()]))
+    # Words, pairs and n-grams count once each, each block scaled to unit length (long and short
+    # comments weigh alike); the facts count 1. Indices that collide add up.
+    distinct = {claimed[0] for _, claimed in terms}
+    values = dict.fromkeys(distinct, 1.0 / math.sqrt(len(distinct)) if distinct else 0.0)
+    for label, key in _facts(raw, links, context):
+        index = mmh3.hash(key, _FACT_SEED, signed=False) & _MASK
+        values[index] = values.get(index, 0.0) + 1.0
+        if label:
+            terms.append((label, (index,)))
+    first = sorted(values)
+    char_value = 1.0 / math.sqrt(len(chars)) if chars else 0.0
+    return Features(indices=np.array(first + chars, dtype=np.int32),
+                    values=np.array([values[i] for i in first] + [char_value] * len(chars), dtype=np.float32),
+                    terms=tuple(terms))
+
+
+def _read_words(segment: str, words: dict, pairs: dict) -> None:
+    """The words and word pairs of a stretch of text between links (a pair never spans a link)."""
+    found = [_word_features(token) for token in _TOKEN.findall(segment)]
+    for word, claimed, grams in found:
+        if word not in words:
+            words[word] = (claimed, grams)
+    for first, second in zip(found, found[1:]):
+        pairs[first[0] + " " + second[0]] = None
+
+
+def _shape(token: str) -> str:
+    """Numbers by their length only (a year, a phone number); digits inside words as 0."""
+    if token.isdigit():
+        return "0" * min(len(token), 5)
+    return _DIGIT.sub("0", token) if _DIGIT.search(token) else token
+
+
+@lru_cache(maxsize=65536)
+def _word_features(token: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
+    """A token as a word; the indices it claims (its own, then its n-grams'); its character 2-4-grams
+    (of the word padded with < and >). Cached: most words come back again and again."""
+    word = _shape(token)
+    own = mmh3.hash(word, _WORD_SEED, signed=False) & _MASK
+    if word.isdigit() or not word[0].isalnum():
+        return word, (own,), ()
+    padded = "<" + word[:40] + ">"
+    grams = tuple(sorted({WORD_SPACE + (mmh3.hash(padded[i:i + n], _CHAR_SEED, signed=False) & _MASK)
+                          for n in (2, 3, 4) for i in range(len(padded) - n + 1)}))
+    return word, (own,) + grams, grams
+
+
+def _facts(raw: str, links: list[str], context: Context) -> list[tuple[str | None, str]]:
+    """The extras as (label, hashed key): links, their domains, the author, shouting.
+
+    A fact that is true of most ordinary comments (no link, a new author, lower case) has no label:
+    it is never given as a reason. No length: long comments are mostly spam on YouTube, but a long
+    comment elsewhere is not.
+    """
+    domains = {_host(link) for link in links} | {_host(d) for d in context.link_domains}
+    domains.discard("")
+    count = max(len(links), len(domains))
+    if not count:
+        facts: list[tuple[str | None, str]] = [(None, "x nolink")]
+    else:
+        facts = [("a link", "x link"),
+                 ("1 link" if count == 1 else f"{min(count, 3)}{'+' if count >= 3 else ''} links",
+                  f"x links {min(count, 3)}")]
+    for host in sorted(domains):
+        facts.append((f"link to {host}", "x domain " + host))
+        site = _site(host)
+        if site != host:
+            facts.append((f"link to {site}", "x domain " + site))
+    approved = context.author_approved
+    bucket = "0" if approved <= 0 else "1" if approved == 1 else "2-4" if approved < 5 else (
+        "5-19" if approved < 20 else "20+")
+    facts.append((None, "x approved " + bucket))
+    facts.append((None, "x first" if context.first_comment else "x notfirst"))
+    facts.append(_shouting(raw))
+    return facts
+
+
+def _shouting(raw: str) -> tuple[str | None, str]:
+    upper = sum(map(str.isupper, raw))
+    cased = upper + sum(map(str.islower, raw))
+    if cased < 8:
+        return None, "x caps few"
+    share = upper / cased
+    if share >= 0.6:
+        return "shouting", "x caps shout"
+    return None, "x caps some" if share >= 0.2 else "x caps low"
+
+
+def _host(link: str) -> str:
+    """The host of a link or domain, lower case, without www. or a port."""
+    host = link.casefold().strip()
+    host = host.split("://", 1)[1] if "://" in host else host
+    host = re.split(r"[/?#:]", host, maxsplit=1)[0].rstrip(".,;!")
+    return host[4:] if host.startswith("www.") else host
+
+
+def _site(host: str) -> str:
+    """The registrable part of a host, roughly: example.com, example.co.uk."""
+    labels = host.split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
+    return ".".join(labels[-keep:])

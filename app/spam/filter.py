@@ -1,0 +1,181 @@
+"""The spam filter on the request path: score a reader's comment and decide what the score does.
+
+``judge`` runs after the rules (``moderation.rules.evaluate``), on every post and edit by a reader
+while the filter is enabled. It costs one query, whatever happens: the filter's settings, the id of
+the newest model version and the author's history (approved comments, up to APPROVED_CAP: the
+features bucket them at 20+; whether this is their first comment) are read together. The model of
+that version is loaded once per process and kept (``_Models``), so a version trained by the worker
+is picked up by the next comment every server scores, without a restart. Before any version
+exists, the shipped base model scores. Scoring reads the first 1,000 characters and never leaves
+the process.
+
+A score at or above ``hold_threshold`` holds the comment (audit ``hold``); at or above
+``spam_threshold`` it goes to ``spam``, once the filter has earned it (``state.py``). The reason
+names the score, the decisions learned from and the words that weighed most; the author is only
+told ``held_because``.
+"""
+import logging
+import re
+import threading
+import zlib
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+from flask import current_app
+from sqlalchemy import Integer, bindparam, cast, exists, func, literal_column, select
+
+from ..database import run
+from ..extensions import db
+from ..models import Comment, Status, User
+from ..moderation.rules import Outcome
+from .base_model import base_model
+from .features import FEATURE_VERSION, MAX_CHARS, Context, extract
+from .models import SpamFilterState, SpamModelVersion
+from .scorer import Model
+from .state import effective
+
+log = logging.getLogger(__name__)
+
+# The features count approved comments up to "20+": counting further would only cost time.
+APPROVED_CAP = 20
+EXPLAINED_TERMS = 3
+# The largest id an integer column holds: a new comment's author history is every comment up to it.
+_LAST_ID = 2**31 - 1
+
+_HREF = re.compile(r'href="(?:https?:)?//([^/"?#:]+)', re.IGNORECASE)
+
+
+def _reading():
+    # Every value a parameter of its own, or written in the SQL: run() passes only those it is given.
+    one = select(literal_column("1").label("one")).subquery()
+    author = bindparam("author_id")
+    up_to = bindparam("up_to_id")  # the author's comments before this one
+    # The status compared as an expression, not as the column: on the column SQLite picks the status
+    # index and reads every approved comment of the site; this way it reads the author's (up to the cap).
+    approved_rows = (select(Comment.id)
+                     .where(Comment.author_id == author,
+                            Comment.status + bindparam("nothing") == bindparam("approved_status"),
+                            Comment.id <= up_to)
+                     .limit(bindparam("cap")).offset(bindparam("skip")).subquery())
+    approved = select(func.count()).select_from(approved_rows).scalar_subquery()
+    earlier = exists().where(Comment.author_id == author, Comment.id <= up_to)
+    newest = (select(func.max(SpamModelVersion.id))
+              .where(SpamModelVersion.feature_version == bindparam("feature_version")).scalar_subquery())
+    # Integers, not booleans: the driver's own values, read with no conversion (database.run).
+    return (select(cast(SpamFilterState.enabled, Integer), SpamFilterState.hold_threshold,
+                   SpamFilterState.spam_threshold, cast(SpamFilterState.spam_queue_active, Integer),
+                   newest, approved, cast(earlier, Integer))
+            .select_from(one).outerjoin(SpamFilterState, SpamFilterState.id == literal_column("1")))
+
+
+# Built once: the statement of every scored comment.
+_READING = _reading()
+_CONSTANTS = {"nothing": "", "approved_status": Status.APPROVED.value, "cap": APPROVED_CAP, "skip": 0,
+              "feature_version": FEATURE_VERSION}
+
+
+class Reading(NamedTuple):
+    """What ``_READING`` reads: the filter's settings (None: the default), the newest version and the
+    author's history."""
+    enabled: int | None
+    hold_threshold: float | None
+    spam_threshold: float | None
+    spam_queue_active: int | None
+    version_id: int | None
+    approved: int
+    earlier: int
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model ready to score, and where it came from."""
+    version_id: int | None  # None: the shipped base model
+    model: Model
+    decisions: int  # the moderators' decisions it learned from
+
+
+class _Models:
+    """The model this process scores with, per app: replaced when a newer version id is read."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.loaded: Loaded | None = None
+
+    def get(self, version_id: int | None) -> Loaded:
+        loaded = self.loaded
+        if loaded is not None and loaded.version_id == version_id:
+            return loaded
+        with self.lock:
+            if self.loaded is None or self.loaded.version_id != version_id:
+                self.loaded = _load(version_id)
+            return self.loaded
+
+
+def _load(version_id: int | None) -> Loaded:
+    row = None
+    if version_id is not None:
+        row = db.session.execute(
+            select(SpamModelVersion.weights, SpamModelVersion.decisions_approve,
+                   SpamModelVersion.decisions_spam).where(SpamModelVersion.id == version_id)).first()
+    if row is None:  # committed after this transaction began (SQLite): the next comment loads it
+        return Loaded(None, base_model(), 0)
+    if row.weights is not None:
+        try:
+            return Loaded(version_id, Model.from_bytes(bytes(row.weights)),
+                          row.decisions_approve + row.decisions_spam)
+        except (ValueError, zlib.error):
+            log.exception("spam model version %s cannot be read: scoring with the base model", version_id)
+    return Loaded(version_id, base_model(), 0)
+
+
+def models() -> _Models:
+    """This app's model cache (an app per test gets its own, as a process would)."""
+    return current_app.extensions.setdefault("causerie.spam_models", _Models())
+
+
+def link_domains(html: str) -> tuple[str, ...]:
+    """The hosts the rendered comment links to."""
+    if "href" not in html:
+        return ()
+    return tuple(sorted({host.lower() for host in _HREF.findall(html)}))
+
+
+def judge(outcome: Outcome, author: User, source: str, html: str, comment_id: int | None = None) -> Outcome:
+    """The rules' ``outcome`` with the filter's score and decision added (``comment_id``: an edit).
+
+    Staff are exempt, as from the other rules. A rejection by the rules (a banned word) stands; a
+    comment they hold gets the filter's reason added when it scores high too.
+    """
+    if author.is_moderator or not current_app.config["SPAM_FILTER"]:
+        return outcome
+    up_to = comment_id - 1 if comment_id is not None else _LAST_ID
+    # On a connection of its own: the driver's rows, without the ORM's per-statement cost.
+    reading = Reading(*run(_READING, {"author_id": author.id, "up_to_id": up_to, **_CONSTANTS},
+                           own_connection=True)[0])
+    settings = effective(reading)
+    if not settings.enabled:
+        return outcome
+    loaded = models().get(reading.version_id)
+    context = Context(link_domains=link_domains(html), author_approved=int(reading.approved or 0),
+                      first_comment=not reading.earlier)
+    features = extract(source[:MAX_CHARS], context)
+    score = loaded.model.score(features)
+    judged = replace(outcome, spam_score=score)
+    if outcome.status == Status.REJECTED or score < settings.hold_threshold:
+        return judged
+    reasons = outcome.reasons + [spam_reason(score, loaded, loaded.model.explain(features, EXPLAINED_TERMS))]
+    if score >= settings.spam_threshold and reading.spam_queue_active:
+        return replace(judged, status=Status.SPAM.value, action="spam", reasons=reasons)
+    return replace(judged, status=Status.PENDING.value, action="hold", reasons=reasons,
+                   held_because=outcome.held_because or "spam_filter")
+
+
+def spam_reason(score: float, loaded: Loaded, terms: list[tuple[str, float]]) -> str:
+    """"spam score 0.97: learned from 1,240 decisions; words: 'check out' +2.4, ..." (for moderators)."""
+    learned = f"learned from {loaded.decisions:,} decisions"
+    if loaded.model is base_model():
+        learned += " (the shipped base model)"
+    reason = f"spam score {score:.2f}: {learned}"
+    if terms:
+        reason += "; words: " + ", ".join(f"'{label[:40]}' {weight:+.1f}" for label, weight in terms)
+    return reason

@@ -1,0 +1,248 @@
+"""Pages everyone shares: logged-in readers get the anonymous page plus their own marks, the public tree
+is read through Comment.shown_replies (never a whole subtree), and nothing cached is ever stale, on
+whichever worker it was cached."""
+import random
+
+import pytest
+
+from app import create_app
+from app.discussion import articles, shown, threads
+from app.extensions import db
+from app.models import Comment, User
+
+from .conftest import ApiClient
+from .factories import new_comment, recorded_statements, set_status
+
+STATUSES = ("approved", "approved", "approved", "pending", "rejected", "spam", "deleted")
+
+
+def _thread(client, key="a1", **query):
+    args = "&".join(f"{name}={value}" for name, value in {"limit": 50, "replies": 50, **query}.items())
+    response = client.get(f"/api/v1/articles/{key}/comments?{args}")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _find(data, comment_id):
+    stack = list(data["comments"]) if "comments" in data else [data]
+    while stack:
+        comment = stack.pop()
+        if comment["id"] == comment_id:
+            return comment
+        stack.extend(comment["replies"])
+    return None
+
+
+def _shown_counts(app) -> dict[int, int]:
+    with app.app_context():
+        return dict(db.session.execute(db.select(Comment.id, Comment.shown_replies)).all())
+
+
+def test_public_pages_match_the_full_tree_walk(app, login, make_user, article):
+    """Random trees and statuses, moved by the real operations: the pages built from shown_replies equal
+    the ones built by walking every comment's skeleton, and the counts equal a recount from scratch."""
+    rng = random.Random(15)
+    authors = [login(make_user(f"author{i}")) for i in range(3)]
+    stranger = make_user("stranger")
+    ids: list[int] = []
+    status: dict[int, str] = {}
+    for n in range(50):
+        open_ = [i for i in ids if status[i] == "approved"]  # one can reply only to what one sees
+        parent = rng.choice(open_) if open_ and rng.random() < 0.75 else None
+        fields = {"parent_id": parent} if parent else {}
+        ids.append(new_comment(rng.choice(authors), f"comment {n}", **fields)["id"])
+        status[ids[-1]] = "approved"
+        if rng.random() < 0.4:  # statuses change while the tree grows
+            changed = rng.choice(ids)
+            status[changed] = "deleted" if status[changed] == "deleted" else rng.choice(STATUSES)
+            set_status(app, changed, status[changed])
+    for comment_id in rng.sample([i for i in ids if status[i] != "deleted"], 10):
+        set_status(app, comment_id, "approved")  # some come back
+    assert authors[2].delete("/api/v1/me").status_code == 204  # their comments become tombstones
+
+    counted = _shown_counts(app)
+    with app.app_context():
+        shown.recount()
+        db.session.commit()
+    assert _shown_counts(app) == counted
+
+    with app.test_request_context():
+        reader = db.session.get(User, stranger.id)
+        head = articles.thread_head("a1")
+        for sort in threads.SORTS:
+            for limit, replies in ((3, 2), (50, 50)):
+                public = threads.thread_page(head, None, sort=sort, limit=limit, replies=replies)
+                walked = threads.thread_page(head, reader, sort=sort, limit=limit, replies=replies)
+                assert public == walked
+                while public["next"]:
+                    after = public["next"]
+                    public = threads.thread_page(head, None, sort=sort, limit=limit, replies=replies, after=after)
+                    walked = threads.thread_page(head, reader, sort=sort, limit=limit, replies=replies, after=after)
+                    assert public == walked
+        for comment_id in ids:
+            outcomes = []
+            for viewer in (None, reader):
+                try:
+                    outcomes.append((threads.comment_detail(comment_id, viewer, replies=2),
+                                     threads.replies_page(comment_id, viewer, limit=2, replies=1)))
+                except Exception as error:  # both must refuse alike (404)
+                    outcomes.append(getattr(error, "status", error))
+            assert outcomes[0] == outcomes[1], comment_id
+
+
+def test_a_tombstone_appears_and_goes_with_its_last_shown_reply(app, login, alice, bob, article):
+    top = new_comment(login(alice), "top")["id"]
+    middle = new_comment(login(bob), "middle", parent_id=top)["id"]
+    leaf = new_comment(login(alice), "leaf", parent_id=middle)["id"]
+    set_status(app, middle, "deleted")
+    page = _thread(app.test_client())
+    assert _find(page, middle)["deleted"] and _find(page, leaf)["body_html"]
+    assert _find(page, top)["reply_count"] == 1
+    set_status(app, leaf, "rejected")  # the tombstone has nothing left to hold
+    page = _thread(app.test_client())
+    assert _find(page, middle) is None and _find(page, top)["reply_count"] == 0
+    assert app.test_client().get(f"/api/v1/comments/{middle}").status_code == 404
+    set_status(app, leaf, "approved")
+    assert _find(_thread(app.test_client()), middle)["deleted"]
+
+
+def test_a_logged_in_reader_sees_their_votes_sources_and_pending_comments_on_the_shared_page(
+        app, login, alice, bob, article):
+    as_alice, as_bob = login(alice), login(bob)
+    hers = new_comment(as_alice, "alice *writes*")["id"]
+    his = new_comment(as_bob, "bob writes")["id"]
+    reply = new_comment(as_bob, "bob replies", parent_id=hers)["id"]
+    assert as_alice.put(f"/api/v1/comments/{his}/vote", {"value": 1}).status_code == 200
+    assert as_alice.put(f"/api/v1/comments/{reply}/vote", {"value": -1}).status_code == 200
+    anonymous = _thread(app.test_client())  # fills the shared page
+    assert all("body" not in c for c in (_find(anonymous, i) for i in (hers, his, reply)))
+    assert {_find(anonymous, i)["my_vote"] for i in (hers, his, reply)} == {0}
+
+    seen_by_alice = _thread(as_alice)
+    assert _find(seen_by_alice, hers)["body"] == "alice *writes*"
+    assert "body" not in _find(seen_by_alice, his)
+    assert (_find(seen_by_alice, his)["my_vote"], _find(seen_by_alice, reply)["my_vote"]) == (1, -1)
+    seen_by_bob = _thread(as_bob)
+    assert "body" not in _find(seen_by_bob, hers) and _find(seen_by_bob, reply)["body"] == "bob replies"
+    assert {_find(seen_by_bob, i)["my_vote"] for i in (hers, his, reply)} == {0}
+    # Apart from the marks, the very same page.
+    for page in (seen_by_alice, seen_by_bob):
+        for comment_id in (hers, his, reply):
+            _find(page, comment_id).pop("body", None)
+            _find(page, comment_id)["my_vote"] = 0
+        assert page == anonymous
+
+    pending = new_comment(as_alice, "alice waits", parent_id=his)["id"]
+    set_status(app, pending, "pending")
+    assert _find(_thread(as_alice), pending)["status"] == "pending"
+    assert _find(_thread(as_alice), his)["reply_count"] == 1
+    assert _find(_thread(as_bob), pending) is None and _find(_thread(as_bob), his)["reply_count"] == 0
+    detail = as_alice.get(f"/api/v1/comments/{pending}").get_json()
+    assert detail["status"] == "pending" and detail["body"] == "alice waits"
+    assert as_bob.get(f"/api/v1/comments/{pending}").status_code == 404
+
+
+def test_a_logged_in_read_of_a_cached_page_costs_the_same_few_statements_whatever_the_thread(
+        app, login, alice, bob, make_article, article):
+    make_article("big")
+    as_alice, as_bob = login(alice), login(bob)
+    for key, size in (("a1", 3), ("big", 60)):
+        previous = None
+        for n in range(size):
+            fields = {"parent_id": previous} if previous and n % 3 else {}
+            previous = new_comment(as_bob if n % 2 else as_alice, f"{key} {n}", key=key, **fields)["id"]
+            if n % 4 == 0:
+                voter = as_bob if n % 2 == 0 else as_alice  # not the author
+                assert voter.put(f"/api/v1/comments/{previous}/vote", {"value": 1}).status_code == 200
+    costs = {}
+    for key in ("a1", "big"):
+        _thread(app.test_client(), key)  # the shared page
+        with recorded_statements(app) as statements:
+            _thread(as_alice, key)
+        costs[key] = statements
+    assert len(costs["big"]) == len(costs["a1"]) <= 5, costs["big"]
+    # the session, its user, the article's head, the reader's votes, the reader's own comments
+    assert not any("root_id" in s or "WITH RECURSIVE" in s for s in costs["big"])
+
+
+# -- two workers ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def workers(app, config, make_user, alice, bob, mod, admin, article):
+    """Two more app processes' worth of state on the same database: each its own page cache."""
+    first, second = create_app(config), create_app(config)
+    yield first, second
+    for worker in (first, second):
+        with worker.app_context():
+            db.engine.dispose()
+
+
+def _reads(worker, readers):
+    """The thread as each reader sees it on ``worker`` (None: anonymous)."""
+    pages = {}
+    for name, user in readers.items():
+        client = ApiClient(worker.test_client(), user) if user is not None else worker.test_client()
+        pages[name] = _thread(client)
+    return pages
+
+
+@pytest.mark.parametrize("change", ["moderate", "vote", "edit", "delete", "ban_purge", "delete_account",
+                                    "rerender", "pin", "rename"])
+def test_every_change_is_seen_at_once_on_the_other_worker(app, workers, runner, alice, bob, mod, admin, change):
+    first, second = workers
+    readers = {"anonymous": None, "alice": alice, "bob": bob, "mod": mod}
+    on_first = {name: ApiClient(first.test_client(), user) for name, user in readers.items() if user}
+    top = new_comment(on_first["alice"], "alice top")["id"]
+    bobs = new_comment(on_first["bob"], "bob replies", parent_id=top)["id"]
+    waiting = new_comment(on_first["bob"], "bob waits")["id"]
+    set_status(app, waiting, "pending")
+    before = _reads(second, readers)  # cached on the second worker
+    _reads(first, readers)  # and on the first
+
+    if change == "moderate":
+        assert on_first["mod"].post(f"/api/v1/moderation/comments/{bobs}", {"action": "reject"}).status_code == 200
+    elif change == "vote":
+        assert on_first["alice"].put(f"/api/v1/comments/{bobs}/vote", {"value": 1}).status_code == 200
+    elif change == "edit":
+        assert on_first["bob"].patch(f"/api/v1/comments/{bobs}", {"body": "bob **edited**"}).status_code == 200
+    elif change == "delete":
+        assert on_first["bob"].delete(f"/api/v1/comments/{bobs}").status_code == 204
+    elif change == "ban_purge":
+        response = on_first["mod"].post(f"/api/v1/moderation/users/{bob.id}/ban", {"reason": "spam", "purge": True})
+        assert response.status_code == 200
+    elif change == "delete_account":
+        assert on_first["bob"].delete("/api/v1/me").status_code == 204
+    elif change == "rerender":
+        with app.app_context():
+            db.session.execute(db.update(Comment).where(Comment.id == bobs).values(body="*rerendered*"))
+            db.session.commit()
+        assert runner.invoke(args=["rerender"]).exit_code == 0
+    elif change == "pin":
+        assert on_first["mod"].post(f"/api/v1/moderation/comments/{bobs}", {"action": "pin"}).status_code == 200
+    elif change == "rename":
+        assert on_first["bob"].patch("/api/v1/me", {"display_name": "Robert"}).status_code == 200
+
+    readers.pop("bob") if change == "delete_account" else None
+    after = _reads(second, readers)
+    assert after == _reads(first, readers)  # both workers agree
+    anonymous, alices, mods = after["anonymous"], after["alice"], after["mod"]
+    reply = _find(anonymous, bobs)
+    if change in ("moderate", "delete", "delete_account"):
+        assert reply is None and _find(anonymous, top)["reply_count"] == 0
+        assert _find(alices, bobs) is None
+        if change == "moderate":
+            assert _find(mods, bobs)["status"] == "rejected"
+    elif change == "vote":
+        assert reply["score"] == 1 and _find(alices, bobs)["my_vote"] == 1 and _find(after["bob"], bobs)["my_vote"] == 0
+    elif change == "edit":
+        assert "<strong>edited</strong>" in reply["body_html"] and reply["edited_at"]
+        assert _find(after["bob"], bobs)["body"] == "bob **edited**"
+    elif change == "ban_purge":
+        assert _find(after["bob"], waiting) is None and _find(mods, waiting)["status"] == "rejected"
+    elif change == "rerender":
+        assert reply["body_html"] == "<p><em>rerendered</em></p>"
+    elif change == "pin":
+        assert reply["pinned"] is True
+    elif change == "rename":
+        assert reply["author"]["display_name"] == "Robert"
+    assert after != before
