@@ -94,6 +94,8 @@ def server_environment(database_url: str, *, ratelimit_enabled: bool = False,
         "RATELIMIT_ENABLED": "true" if ratelimit_enabled else "false",
         "RATELIMIT_STORAGE_URI": storage_uri,
         "ALLOWED_ORIGINS": allowed_origins,
+        # As in tests/conftest.py: what a model learned must not decide other features' tests.
+        "SPAM_FILTER": "false",
         "PYTHONUNBUFFERED": "1",
     })
     env.update({k: str(v) for k, v in (extra or {}).items()})

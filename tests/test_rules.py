@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Comment, ModerationEvent
-from app.moderation.rules import find_word
+from app.moderation.words import find_word
 from app.timeutil import utcnow
 
 from .factories import new_comment

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from app.moderation.rules import find_word, matchable_words
+from app.moderation.words import find_word, matchable_words
 
 WORDS = ["spam", "ass", "casino", "viagra", "buy now", "sex", "cunt"]
 

@@ -12,8 +12,9 @@ from ..accounts.serialize import user_json
 from ..discussion import articles, threads
 from ..extensions import db
 from ..models import Premoderation, values
-from ..moderation import bans, decisions, queues, rules
+from ..moderation import bans, decisions, queues
 from ..moderation import settings as moderation_settings
+from ..moderation.words import matchable_words
 from ..web.caller import require_admin, require_moderator
 from ..web.validation import Id, Line, Strict, body, query_choice, query_id, query_int
 
@@ -67,7 +68,7 @@ class SettingsChange(Strict):
     @field_validator("banned_words", "suspect_words")
     @classmethod
     def _matchable(cls, words: list[str]) -> list[str]:
-        return rules.matchable_words(words)
+        return matchable_words(words)
 
 
 @bp.get("/moderation/queue")
