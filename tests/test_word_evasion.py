@@ -1,7 +1,6 @@
 """Banned and suspect words through the usual evasions: look-alike letters of other scripts (TR39
 confusables), full-width and mathematical letters, invisible characters, accents, case, leetspeak and
 words spelled out letter by letter; and the ordinary words that must never be caught."""
-import time
 
 import pytest
 
@@ -101,17 +100,12 @@ def test_a_word_list_keeps_one_entry_per_look():
         matchable_words(["\u200b\u3164"])   # nothing visible: it could never match
 
 
-def test_matching_a_long_mixed_script_text_is_fast():
+def test_a_look_alike_at_the_end_of_a_long_mixed_script_text_is_found():
     words = ["spam"] + [f"word{i}" for i in range(500)]
     text = ("ordinary words, caf\u00e9 cr\u00e8me, \u0441\u043f\u0430\u0441\u0438\u0431\u043e "
             "\u0437\u0430 \u0441\u0442\u0430\u0442\u044c\u044e 42 ") * 220 + "\u0455\u0440\u0430\u0430\u043c"
     assert find_word(words, text) == "spam"
-    timings = []
-    for _ in range(3):   # the best of three, so a busy machine does not fail the test
-        start = time.perf_counter()
-        find_word(words, text)
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 0.1
+    assert find_word(["spam"], text[:-5]) is None  # (its speed is in the rules' own test)
 
 
 # -- through the API ------------------------------------------------------------------------
