@@ -53,8 +53,10 @@ def change_status(comment: Comment, new_status: Status | str) -> str:
         comment.body = comment.body_html = ""
     was_counted = old == Status.APPROVED
     is_counted = new_status == Status.APPROVED
+    # Comment rows first, then the article's: the order a vote takes its locks in (PostgreSQL).
+    db.session.flush()
+    shown.status_changed(comment, old, new_status)
     thread_changed(comment.article_id, comments=int(is_counted) - int(was_counted))
     events.record_status_change(comment.id, comment.author_id, new_status)
     db.session.flush()
-    shown.status_changed(comment, old, new_status)
     return old

@@ -128,9 +128,10 @@ def _store(article: Article, author: User, draft: Draft) -> Comment:
     # The stored row, handed to the ORM as if just loaded: persistent, with nothing left to flush.
     make_transient_to_detached(comment)
     db.session.add(comment)
-    thread_changed(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
+    # The parent's row before the article's: the order a vote takes its locks in (PostgreSQL).
     if parent is not None and outcome.status == Status.APPROVED:
         shown.reply_shown_changed(parent.id, 1)
+    thread_changed(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
     events.record(events.COMMENT_CREATED, comment_id=comment.id, user_id=author.id)
     if outcome.action:
         audit.record_event(outcome.action, actor=None, comment=comment, user_id=author.id,
