@@ -13,6 +13,7 @@ approved at once under the same tombstone on PostgreSQL are counted one after th
 Bulk writers (imports, the migration) recount whole articles with ``recount``.
 """
 from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from ..database import run
 from ..extensions import db
@@ -27,6 +28,14 @@ _BUMP = (update(Comment.__table__).where(Comment.__table__.c.id == bindparam("co
 def publicly_shown(table=Comment):
     """SQL condition: rows the public sees, in full or as a tombstone with shown replies."""
     return or_(table.status == Status.APPROVED, table.shown_replies > 0)
+
+
+_CHILD = aliased(Comment, name="child")
+# In an UPDATE of comments: the row's publicly shown direct replies, counted from scratch (its replies'
+# own counts must be right already: bulk writers go deepest level first).
+SHOWN_REPLIES_OF_ROW = (select(func.count()).select_from(_CHILD)
+                        .where(_CHILD.parent_id == Comment.__table__.c.id, publicly_shown(_CHILD))
+                        .scalar_subquery())
 
 
 def reply_shown_changed(parent_id: int | None, delta: int) -> None:
@@ -55,11 +64,6 @@ def recount(article_ids=None) -> None:
     deepest = db.session.scalar(select(func.max(comments.c.depth)).where(*scope))
     if deepest is None:
         return
-    child = comments.alias("child")
-    shown_children = (select(func.count()).select_from(child)
-                      .where(child.c.parent_id == comments.c.id,
-                             or_(child.c.status == Status.APPROVED, child.c.shown_replies > 0))
-                      .scalar_subquery())
     for depth in range(deepest, -1, -1):
         db.session.execute(update(comments).where(comments.c.depth == depth, *scope)
-                           .values(shown_replies=shown_children))
+                           .values(shown_replies=SHOWN_REPLIES_OF_ROW))

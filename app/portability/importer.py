@@ -15,12 +15,11 @@ interrupted run. ``dry_run`` writes nothing: objects get made-up ids and nothing
 from itertools import count
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.orm import aliased
 
 from ..database import writing
 from ..discussion.articles import check_url
 from ..discussion.sanitize import text_key
-from ..discussion.shown import publicly_shown
+from ..discussion.shown import SHOWN_REPLIES_OF_ROW
 from ..extensions import db
 from ..models import Article, ArticleModeration, ArticleStatus, Comment, Status
 from ..timeutil import utcnow
@@ -39,10 +38,8 @@ _PLACE = (update(_COMMENTS).where(_COMMENTS.c.id == bindparam("cid"))
 _RECOUNT = (update(Article.__table__).where(Article.__table__.c.id == bindparam("aid"))
             .values(comment_count=bindparam("n"), version=Article.__table__.c.version + 1))
 _NO_TEXT_KEY = text_key("")  # a tombstone's
-_CHILD = aliased(Comment)
-_SHOWN = (update(_COMMENTS).where(_COMMENTS.c.id == bindparam("cid")).values(shown_replies=(
-    select(func.count()).select_from(_CHILD)
-    .where(_CHILD.parent_id == _COMMENTS.c.id, publicly_shown(_CHILD)).scalar_subquery())))
+_SHOWN = (update(_COMMENTS).where(_COMMENTS.c.id == bindparam("cid"))
+          .values(shown_replies=SHOWN_REPLIES_OF_ROW))
 
 
 class Importer:
