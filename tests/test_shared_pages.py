@@ -142,6 +142,92 @@ def test_a_logged_in_reader_sees_their_votes_sources_and_pending_comments_on_the
     assert as_bob.get(f"/api/v1/comments/{pending}").status_code == 404
 
 
+def _personal(app, reader_id: int, call, *args, **kwargs):
+    """A page built for the reader alone (the reference the shared page plus overlay must equal)."""
+    with app.test_request_context():
+        reader = db.session.get(User, reader_id)
+        try:
+            return call(*args, viewer=reader, **kwargs) if call is threads.thread_page else call(
+                *args, reader, **kwargs)
+        except Exception as error:
+            return getattr(error, "status", error)
+
+
+def _as_reader(api, path):
+    response = api.get(path)
+    return response.get_json() if response.status_code == 200 else response.status_code
+
+
+@pytest.mark.parametrize("seed", [3, 16, 29])
+def test_a_readers_pending_comments_are_placed_in_the_shared_page_as_in_a_page_of_their_own(
+        app, login, make_user, article, seed):
+    """Random trees where the reader has pending comments everywhere (top-level, nested, under pending
+    ones, under tombstones, holding replies of others): every page, replies page and comment, in every
+    order and window, equals the page built for the reader alone."""
+    rng = random.Random(seed)
+    reader = make_user("reader")
+    authors = [login(reader)] + [login(make_user(f"writer{i}")) for i in range(2)]
+    as_reader = authors[0]
+    ids, status, by_reader = [], {}, set()
+    for n in range(45):
+        open_ = [i for i in ids if status[i] == "approved"]
+        parent = rng.choice(open_) if open_ and rng.random() < 0.7 else None
+        author = rng.choice(authors)
+        fields = {"parent_id": parent} if parent else {}
+        ids.append(new_comment(author, f"comment {n}", **fields)["id"])
+        status[ids[-1]] = "approved"
+        if author is as_reader:
+            by_reader.add(ids[-1])
+        if rng.random() < 0.3:
+            changed = rng.choice(ids)
+            status[changed] = "deleted" if status[changed] == "deleted" else rng.choice(STATUSES)
+            set_status(app, changed, status[changed])
+        if author is as_reader and rng.random() < 0.5:
+            status[ids[-1]] = "pending"
+            set_status(app, ids[-1], "pending")
+        if rng.random() < 0.2 and author is not as_reader:
+            as_reader.put(f"/api/v1/comments/{ids[-1]}/vote", {"value": rng.choice((1, -1))})
+    assert {i for i in by_reader if status[i] == "pending"}, "the reader must have pending comments"
+
+    with app.test_request_context():
+        head = articles.thread_head("a1")
+    for sort in threads.SORTS:
+        for limit, replies in ((2, 1), (4, 2), (50, 50)):
+            after = None
+            while True:
+                query = f"sort={sort}&limit={limit}&replies={replies}" + (f"&after={after}" if after else "")
+                app.test_client().get(f"/api/v1/articles/a1/comments?{query}")  # the shared page, cached
+                served = _as_reader(as_reader, f"/api/v1/articles/a1/comments?{query}")
+                expected = _personal(app, reader.id, threads.thread_page, head, sort=sort, limit=limit,
+                                     replies=replies, after=after)
+                assert served == expected, (sort, limit, replies, after)
+                after = served["next"]
+                if after is None:
+                    break
+    for comment_id in ids:
+        for path, call, kwargs in ((f"/api/v1/comments/{comment_id}?replies=1", threads.comment_detail,
+                                    {"replies": 1}),
+                                   (f"/api/v1/comments/{comment_id}/replies?limit=2&replies=1",
+                                    threads.replies_page, {"limit": 2, "replies": 1})):
+            app.test_client().get(path)
+            assert _as_reader(as_reader, path) == _personal(app, reader.id, call, comment_id, **kwargs), path
+
+
+def test_a_pending_reply_on_a_shared_page_costs_no_walk_of_the_thread(app, login, alice, bob, article):
+    as_alice, as_bob = login(alice), login(bob)
+    top = new_comment(as_bob, "bob starts")["id"]
+    for n in range(5):
+        new_comment(as_bob, f"bob again {n}", parent_id=top)
+    waiting = new_comment(as_alice, "alice waits", parent_id=top)["id"]
+    set_status(app, waiting, "pending")
+    _thread(app.test_client(), replies=3)
+    with recorded_statements(app) as statements:
+        page = _thread(as_alice, replies=3)
+    assert _find(page, waiting) is None  # the sixth reply: counted, not among the first three shown
+    assert (_find(page, top)["reply_count"], _find(page, top)["more_replies"]) == (6, 3)
+    assert len(statements) <= 5 and not any("root_id" in s or "RECURSIVE" in s for s in statements), statements
+
+
 def test_a_logged_in_read_of_a_cached_page_costs_the_same_few_statements_whatever_the_thread(
         app, login, alice, bob, make_article, article):
     make_article("big")

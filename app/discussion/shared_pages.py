@@ -9,13 +9,14 @@ every reader who is not a moderator, except:
 So a page is built once, for the anonymous reader, and kept as a ``SharedPage``: its JSON bytes plus
 the position of every ``my_vote`` value and of every place a ``"body"`` may go. A logged-in reader
 costs two indexed queries (``reader_marks``: their votes and their own comments in the article) and a
-few byte splices. A reader with a pending comment in the article (rare, and short-lived) gets a page
-built for them alone, as before.
+few byte splices. A reader with a pending comment in the article has it placed in a copy of the shared
+page (``own_pending``: one more query when it lands on the page), not a page built from scratch.
 
 Positions are found by serializing the page with markers in place of those values: a marker is a
 string no reader can produce (it carries a per-process random nonce), and both are found where JSON
 puts structure, never inside a string (a quote inside a JSON string is always escaped).
 """
+import json
 import re
 import secrets
 from collections.abc import Callable
@@ -23,13 +24,14 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.orm import aliased
 
 from ..accounts.standing import acts_as_moderator
 from ..database import run
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Comment, Status, User
-from . import page_cache
+from ..models import Article, Comment, Status, User
+from . import own_pending, page_cache, threads
 
 _NONCE = secrets.token_hex(8)
 _VOTE, _BODY = "v", "b"
@@ -51,7 +53,7 @@ class ReaderMarks:
     """What one reader adds to a shared page of one article."""
     votes: dict[int, int]  # comment id -> -1 or 1
     sources: dict[int, str]  # the reader's own comments on the page -> Markdown source
-    has_pending: bool  # they have a pending comment in the article: the page must be their own
+    pending: list  # their pending comments in the article (own_pending.Pending), shown to them in place
 
 
 class SharedPage:
@@ -116,17 +118,18 @@ def from_page(page: dict, comments) -> SharedPage:
 
 
 def serve(viewer: User | None, cache_key: tuple, article_id: int, build: Callable[[User | None], dict],
-          tops: Callable[[dict], list[dict]]) -> bytes:
-    """The JSON of a page for ``viewer``: ``build(viewer)`` makes it, ``tops(page)`` finds its comments.
+          window: own_pending.Window | None, replies: int) -> bytes:
+    """The JSON of a page for ``viewer``: ``build(viewer)`` makes it; ``window`` says which comments
+    are at its top (None: the page is one comment), ``replies`` how many replies of each it shows.
 
     Moderators get pages of their own (they see every status); everyone else the shared page of
     ``cache_key`` (which must name the article's version), personalized by ``reader_marks``."""
     if viewer is not None and acts_as_moderator(viewer):
-        return current_app.json.dumps(build(viewer), separators=(",", ":")).encode()
+        return _dumps(build(viewer))
 
     def build_shared() -> SharedPage:
         page = build(None)
-        return from_page(page, walk(tops(page)))
+        return from_page(page, walk(page["comments"] if window is not None else [page]))
 
     if viewer is None:
         return page_cache.cached_page(cache_key, build_shared).data
@@ -135,11 +138,24 @@ def serve(viewer: User | None, cache_key: tuple, article_id: int, build: Callabl
     except ApiError as error:  # hidden from everyone else: perhaps the reader's own pending comment
         if error.status != 404:
             raise
-        return current_app.json.dumps(build(viewer), separators=(",", ":")).encode()
+        return _dumps(build(viewer))
     marks = reader_marks(viewer, article_id, shared)
-    if marks.has_pending:
-        return current_app.json.dumps(build(viewer), separators=(",", ":")).encode()
-    return shared.for_reader(marks)
+    if not marks.pending:
+        return shared.for_reader(marks)
+    page = own_pending.place(json.loads(shared.data), viewer, marks.pending, window, replies, marks.votes)
+    if page is None:
+        return _dumps(build(viewer))
+    for comment in walk(page["comments"] if window is not None else [page]):
+        comment_id = comment["id"]
+        if comment_id in marks.votes:
+            comment["my_vote"] = marks.votes[comment_id]
+        if comment_id in marks.sources and not comment["deleted"]:
+            comment["body"] = marks.sources[comment_id]
+    return _dumps(page)
+
+
+def _dumps(page: dict) -> bytes:
+    return current_app.json.dumps(page, separators=(",", ":")).encode()
 
 
 def walk(comments: list[dict]):
@@ -160,35 +176,42 @@ _VOTES_ON_PAGE = {
 }
 
 
-def _votes_on_page(user_id: int, page: SharedPage) -> list:
+def _votes(user_id: int, ids: list[int]) -> list:
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        ids = list(page.votes)
-    else:
-        ids = current_app.json.dumps(list(page.votes))
+    if connection.dialect.name != "postgresql":
+        ids = current_app.json.dumps(ids)
     return connection.exec_driver_sql(_VOTES_ON_PAGE[connection.dialect.name], (user_id, ids)).all()
 
 
-_OWN = select(Comment.id, Comment.status, Comment.body).where(
-    Comment.author_id == bindparam("author_id"), Comment.article_id == bindparam("article_id"))
+_PARENT = aliased(Comment, name="parent")
+_OWN = (select(*threads.COMMENT_COLUMNS, Comment.shown_replies, Article.key,
+               or_(_PARENT.id.is_(None), _PARENT.status == Status.APPROVED, _PARENT.shown_replies > 0))
+        .join(Article, Article.id == Comment.article_id)
+        .outerjoin(_PARENT, _PARENT.id == Comment.parent_id)
+        .where(Comment.author_id == bindparam("author_id"), Comment.article_id == bindparam("article_id")))
 _PENDING = _OWN.where(Comment.status == Status.PENDING)
 _PENDING_OR_ON_PAGE = _OWN.where(or_(Comment.status == Status.PENDING, and_(
     Comment.id.in_(bindparam("on_page", expanding=True)), Comment.status == Status.APPROVED)))
 
 
 def reader_marks(reader: User, article_id: int, page: SharedPage) -> ReaderMarks:
-    """The reader's votes on the page's comments, their own comments on it and whether they have a
-    pending comment in the article: two indexed queries (votes by comment and user, comments by
-    author and article)."""
-    votes = _votes_on_page(reader.id, page) if page.votes else []
+    """The reader's own comments in the article that the page shows or that wait (pending), and their
+    votes on the page's comments and those: two indexed queries (comments by author and article, votes
+    by comment and user)."""
     own_on_page = page.own_comments(reader.id)
     params = {"author_id": reader.id, "article_id": article_id}
     if own_on_page:
         own = run(_PENDING_OR_ON_PAGE, {**params, "on_page": own_on_page}).all()
     else:
         own = run(_PENDING, params).all()
-    return ReaderMarks(
-        votes=dict(votes),
-        sources={cid: body for cid, status, body in own if status == Status.APPROVED},
-        has_pending=any(status == Status.PENDING for _cid, status, _body in own),
-    )
+    author = threads.AuthorView(reader.id, reader.username, reader.display_name, reader.role)
+    sources, pending = {}, []
+    for row in own:
+        *fields, shown_replies, article_key, parent_public = row
+        view = threads.CommentView(*fields, author)
+        if view.status == Status.APPROVED:
+            sources[view.id] = view.body
+        else:
+            pending.append(own_pending.Pending(view, article_key, shown_replies, bool(parent_public)))
+    ids = [*page.votes, *(item.view.id for item in pending)]
+    return ReaderMarks(votes=dict(_votes(reader.id, ids)) if ids else {}, sources=sources, pending=pending)

@@ -29,12 +29,13 @@ MAX_REPLIES = 500
 
 _SKELETON = (Comment.id, Comment.parent_id, Comment.depth, Comment.created_at,
              Comment.status, Comment.author_id)
-# What a comment shows: read as plain rows, not ORM objects (a page may hold hundreds).
-_DISPLAY = (Comment.id, Comment.parent_id, Comment.depth, Comment.status, Comment.author_id,
-            Comment.body, Comment.body_html, Comment.pinned, Comment.created_at, Comment.edited_at,
-            Comment.score, Comment.upvotes, Comment.downvotes, Comment.spam_score, Comment.held_because,
-            User.username.label("author_username"), User.display_name.label("author_display_name"),
-            User.role.label("author_role"))
+# What a comment shows (the fields of CommentView but its author): read as plain rows, not ORM objects
+# (a page may hold hundreds).
+COMMENT_COLUMNS = (Comment.id, Comment.parent_id, Comment.depth, Comment.status, Comment.author_id,
+                   Comment.body, Comment.body_html, Comment.pinned, Comment.created_at, Comment.edited_at,
+                   Comment.score, Comment.upvotes, Comment.downvotes, Comment.spam_score, Comment.held_because)
+_DISPLAY = (*COMMENT_COLUMNS, User.username.label("author_username"),
+            User.display_name.label("author_display_name"), User.role.label("author_role"))
 
 
 @dataclass(slots=True)
@@ -103,7 +104,7 @@ def _cursor_values(sort: str, row: CommentView) -> list:
     return [row.pinned, row.created_at, row.id]
 
 
-def _decode_cursor(sort: str, token: str | None):
+def decode_thread_cursor(sort: str, token: str | None):
     values = pagination.decode(f"thread-{sort}", token)
     if values is None:
         return None
@@ -132,7 +133,7 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
         .order_by(*pagination.order_by(order))
         .limit(limit + 1)
     )
-    position = _decode_cursor(sort, after)
+    position = decode_thread_cursor(sort, after)
     if position is not None:
         query = query.where(pagination.keyset_after(order, position))
     roots = [_view(row) for row in _rows(query)]
@@ -152,7 +153,7 @@ def replies_page(comment_id: int, viewer: User | None, limit: int = 20, replies:
         return _public_replies_page(comment_id, limit, replies, after)
     parent, nodes, article = _locate(comment_id, viewer)
     children = tree.shown_children(nodes[parent.id])
-    position = _decode_replies_cursor(after)
+    position = decode_replies_cursor(after)
     if position is not None:
         children = [c for c in children if (c.created_at, c.id) > tuple(position)]
     page, has_more = children[:limit], len(children) > limit
@@ -243,7 +244,7 @@ def _render_forest(roots: list[CommentView], viewer, article: Article, replies: 
     return [_serialize(root, layout, rows, votes, viewer, article.key) for root in roots]
 
 
-def _decode_replies_cursor(after: str | None):
+def decode_replies_cursor(after: str | None):
     position = pagination.decode("replies", after)
     if position is not None:
         if len(position) != 2 or not all(isinstance(v, int) for v in position):
@@ -272,7 +273,7 @@ def _public_replies_page(comment_id: int, limit: int, replies: int, after: str |
     query = (select(Comment.id, Comment.created_at)
              .where(Comment.parent_id == comment_id, shown.publicly_shown())
              .order_by(*pagination.order_by(order)).limit(limit + 1))
-    position = _decode_replies_cursor(after)
+    position = decode_replies_cursor(after)
     if position is not None:
         query = query.where(pagination.keyset_after(order, position))
     children = _rows(query).all()

@@ -4,7 +4,15 @@ from typing import Annotated, Literal
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field, StringConstraints
 
-from ..discussion import articles, editing, posting, reactions, shared_pages, threads
+from ..discussion import (
+    articles,
+    editing,
+    own_pending,
+    posting,
+    reactions,
+    shared_pages,
+    threads,
+)
 from ..discussion.posting import Limits
 from ..extensions import db
 from ..models import FlagReason, values
@@ -58,7 +66,7 @@ def thread(key: str):
         viewer, (article.id, article.version, sort, limit, replies, after), article.id,
         lambda reader: threads.thread_page(article, reader, sort=sort, limit=limit, replies=replies,
                                            after=after),
-        lambda page: page["comments"])
+        own_pending.thread_window(sort, limit, after), replies)
     return current_app.response_class(page, mimetype="application/json")
 
 
@@ -69,8 +77,7 @@ def show(comment_id: int):
     article_id, version = threads.article_version_of(comment_id)
     page = shared_pages.serve(
         caller(), (article_id, version, "comment", comment_id, replies), article_id,
-        lambda reader: threads.comment_detail(comment_id, reader, replies=replies),
-        lambda page: [page])
+        lambda reader: threads.comment_detail(comment_id, reader, replies=replies), None, replies)
     return current_app.response_class(page, mimetype="application/json")
 
 
@@ -84,7 +91,7 @@ def replies(comment_id: int):
     page = shared_pages.serve(
         caller(), (article_id, version, "replies", comment_id, limit, replies, after), article_id,
         lambda reader: threads.replies_page(comment_id, reader, limit=limit, replies=replies, after=after),
-        lambda page: page["comments"])
+        own_pending.replies_window(comment_id, limit, after), replies)
     return current_app.response_class(page, mimetype="application/json")
 
 
