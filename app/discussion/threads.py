@@ -83,9 +83,9 @@ def _view(row) -> CommentView:
     return CommentView(*fields, author)
 
 
-def _rows(query):
+def _rows(query, params=None):
     """Plain rows through the session's connection (no ORM row processing)."""
-    return db.session.connection().execute(query)
+    return db.session.connection().execute(query, params)
 
 
 def _order(sort: str):
@@ -285,27 +285,33 @@ def _public_replies_page(comment_id: int, limit: int, replies: int, after: str |
     return {"comments": result, "next": next_cursor}
 
 
-def _public_layout(top_ids: list[int], replies: int) -> dict[int, tuple[list[int], int, int]]:
-    """``tree.select`` for the public, from the rows it shows only: for each of ``top_ids`` and the
-    replies nested under them, (ids of the first ``replies`` shown replies, reply_count, more_replies).
-
-    One recursive query: from the tops, each step takes the first ``replies`` publicly shown replies
-    of every comment reached (``ix_comments_children``), so its cost follows the page, not the subtree.
-    """
-    if not top_ids:
-        return {}
+def _public_layout_statement():
+    """From the tops (``top_ids``), each step takes the first ``replies`` publicly shown replies of every
+    comment reached (``ix_comments_children``): its cost follows the page, not the subtree."""
     table = Comment.__table__
     child = table.alias("child")
-    reached = (select(table.c.id, table.c.parent_id, table.c.created_at, table.c.shown_replies)
-               .where(table.c.id.in_(top_ids)).cte("reached", recursive=True))
+    columns = (table.c.id, table.c.parent_id, table.c.created_at, table.c.shown_replies)
+    reached = select(*columns).where(table.c.id.in_(bindparam("top_ids", expanding=True))).cte(
+        "reached", recursive=True)
     first_replies = (select(child.c.id)
                      .where(child.c.parent_id == reached.c.id,
                             or_(child.c.status == Status.APPROVED, child.c.shown_replies > 0))
-                     .order_by(child.c.created_at, child.c.id).limit(replies))
+                     .order_by(child.c.created_at, child.c.id).limit(bindparam("replies")))
     reached = reached.union_all(
-        select(table.c.id, table.c.parent_id, table.c.created_at, table.c.shown_replies)
-        .select_from(reached.join(table, table.c.id.in_(first_replies))))
-    found = _rows(select(reached)).all()
+        select(*columns).select_from(reached.join(table, table.c.id.in_(first_replies))))
+    return select(reached)
+
+
+_PUBLIC_LAYOUT = _public_layout_statement()
+
+
+def _public_layout(top_ids: list[int], replies: int) -> dict[int, tuple[list[int], int, int]]:
+    """``tree.select`` for the public, from the rows it shows only: for each of ``top_ids`` and the
+    replies nested under them, (ids of the first ``replies`` shown replies, reply_count, more_replies).
+    One recursive query, built once (``_public_layout_statement``)."""
+    if not top_ids:
+        return {}
+    found = _rows(_PUBLIC_LAYOUT, {"top_ids": top_ids, "replies": replies}).all()
     tops = set(top_ids)
     nested: dict[int, list] = {}
     for row in found:
