@@ -1,9 +1,11 @@
 """Logging in: checking credentials and server-side login sessions (logging out deletes the row)."""
+import functools
 import hashlib
 import secrets
 import unicodedata
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -20,8 +22,11 @@ def hash_secret(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-# Verified against unknown logins so that they take as long as wrong passwords.
-_DUMMY_HASH = generate_password_hash("causerie-dummy-password", method="scrypt")
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """Verified against unknown logins so that they take as long as wrong passwords: a hash made the
+    way this site hashes passwords (PASSWORD_HASH_METHOD), so its cost is theirs."""
+    return generate_password_hash("causerie-dummy-password", method=method)
 
 
 def login_key(login: str) -> str:
@@ -46,7 +51,7 @@ def authenticate(login: str, password: str) -> User | None:
     user = find_account(login)
     password = normalize_password(password)
     if user is None or user.password_hash is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if not check_password_hash(user.password_hash, password):
         return None

@@ -25,6 +25,18 @@ def iframe_height(page) -> float:
     return page.locator(FRAME).evaluate("f => f.getBoundingClientRect().height")
 
 
+def settled_height(page) -> float:
+    """The frame's height once it has stopped changing for half a second (the thread has rendered)."""
+    height = iframe_height(page)
+    for _ in range(40):
+        page.wait_for_timeout(500)
+        now = iframe_height(page)
+        if now == height:
+            return now
+        height = now
+    raise AssertionError("the frame's height never settled")
+
+
 def test_a_long_code_block_scrolls_inside_a_bounded_height(live_server, page):
     key = article_with_code_block(live_server)
     page.goto(f"/demo/{key}?lang=en")
@@ -48,7 +60,8 @@ def test_the_loader_ignores_absurd_frame_heights(live_server, page):
     frame = thread_frame(page)
     expect(page.frame_locator(FRAME).locator("html")).not_to_have_class(re.compile("no-js"))
     page.wait_for_function(f"document.querySelector('{FRAME}').getBoundingClientRect().height > 420")
-    settled = iframe_height(page)
+    expect(page.frame_locator(FRAME).locator(".c-body pre")).to_have_count(1)
+    settled = settled_height(page)
     for height in ["1e9", "100001", "Infinity", "-5", "0", "NaN", "'500'", "null"]:
         frame.evaluate(f"parent.postMessage({{causerie: 1, type: 'resize', height: {height}}}, '*')")
     # Messages arrive in order: once this count shows, every resize above was handled.
