@@ -9,8 +9,9 @@ every reader who is not a moderator, except:
 So a page is built once, for the anonymous reader, and kept as a ``SharedPage``: its JSON bytes plus
 the position of every ``my_vote`` value and of every place a ``"body"`` may go. A logged-in reader
 costs two indexed queries (``reader_marks``: their votes and their own comments in the article) and a
-few byte splices. A reader with a pending comment in the article has it placed in a copy of the shared
-page (``own_pending``: one more query when it lands on the page), not a page built from scratch.
+few byte splices; the marks are kept per reader and page version, so reading the page again costs the
+splices alone. A reader with a pending comment in the article has it placed in a copy of the shared
+page (``own_pending``: the tops it lands in are rewritten, one more query), not a page built anew.
 
 Positions are found by serializing the page with markers in place of those values: a marker is a
 string no reader can produce (it carries a per-process random nonce), and both are found where JSON
@@ -48,73 +49,147 @@ class _Marker:
         return f"\x00{_NONCE}{self.kind}{self.comment_id}\x00"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class ReaderMarks:
     """What one reader adds to a shared page of one article."""
     votes: dict[int, int]  # comment id -> -1 or 1
     sources: dict[int, str]  # the reader's own comments on the page -> Markdown source
     pending: list  # their pending comments in the article (own_pending.Pending), shown to them in place
+    placed: bytes | None = None  # with pending comments: the whole page as this reader sees it
+
+    def __len__(self) -> int:
+        # What the readers' cache counts, roughly.
+        return (200 + 60 * len(self.votes) + sum(len(source) for source in self.sources.values())
+                + sum(1000 + len(item.view.body_html) for item in self.pending) + len(self.placed or b""))
 
 
 class SharedPage:
-    """The anonymous JSON of a page, with where each comment's ``my_vote`` and ``body`` go."""
+    """The anonymous JSON of a page, with where each comment's ``my_vote`` and ``body`` go, and where
+    each of its top comments lies (``own_pending`` rewrites only the tops a pending comment lands in)."""
 
-    __slots__ = ("data", "votes", "bodies", "by_author")
+    __slots__ = ("data", "votes", "bodies", "by_author", "lead", "tops", "top_of", "tail")
 
-    def __init__(self, data: bytes, votes: dict[int, int], bodies: dict[int, int], authors: dict[int, int]):
+    def __init__(self, data: bytes, votes: dict[int, int], bodies: dict[int, int], authors: dict[int, int],
+                 lead: int, tops: list[tuple[int, int, int]], top_of: dict[int, int], tail: dict | None):
         self.data = data
         self.votes = votes  # comment id -> offset of the "0" of its my_vote
         self.bodies = bodies  # comment id -> offset where its ,"body":... pair goes
         self.by_author: dict[int, list[int]] = {}  # author id -> their comments shown with their text
         for comment_id, author_id in authors.items():
             self.by_author.setdefault(author_id, []).append(comment_id)
+        self.lead = lead  # where the first top comment's JSON starts (after ``"comments":[``)
+        self.tops = tops  # (id, start, end) of each top comment's JSON, in order
+        self.top_of = top_of  # comment id -> the id of the top comment it is shown under (or is)
+        self.tail = tail  # a list page's keys after "comments" ("next"); None: the page is one comment
 
     def __len__(self) -> int:
-        # What the page cache counts: the bytes and, roughly, the three indexes.
-        return len(self.data) + 120 * len(self.votes)
+        # What the page cache counts: the bytes and, roughly, the indexes.
+        return len(self.data) + 160 * len(self.votes)
 
     def own_comments(self, user_id: int) -> list[int]:
         return self.by_author.get(user_id, [])
 
-    def for_reader(self, marks: ReaderMarks) -> bytes:
+    def for_reader(self, marks: ReaderMarks, start: int = 0, end: int | None = None) -> bytes:
+        """The page (or its bytes from ``start`` to ``end``) with the reader's votes and sources."""
+        end = len(self.data) if end is None else end
         edits = [(self.votes[cid], 1, str(value).encode()) for cid, value in marks.votes.items()
-                 if value and cid in self.votes]
+                 if value and start <= self.votes.get(cid, -1) < end]
         edits += [(self.bodies[cid], 0, b',"body":' + current_app.json.dumps(source).encode())
-                  for cid, source in marks.sources.items() if cid in self.bodies]
+                  for cid, source in marks.sources.items() if start <= self.bodies.get(cid, -1) < end]
         if not edits:
-            return self.data
+            return self.data[start:end] if start or end < len(self.data) else self.data
         edits.sort()
-        parts, at = [], 0
+        parts, at = [], start
         for offset, width, text in edits:
             parts += (self.data[at:offset], text)
             at = offset + width
-        parts.append(self.data[at:])
+        parts.append(self.data[at:end])
         return b"".join(parts)
 
+    def with_pending(self, reader: User, marks: ReaderMarks, window, replies: int) -> bytes | None:
+        """The page with the reader's pending comments placed (``own_pending``): the tops they land in
+        are read back and written again, every other top is copied. None: build the reader's page."""
+        touched = {self.top_of[i] for item in marks.pending for i in (item.view.id, item.view.parent_id)
+                   if i in self.top_of}
+        tops = [json.loads(self.data[start:end]) if top_id in touched or window is None
+                else {"id": top_id, "replies": [], _UNTOUCHED: (start, end)}
+                for top_id, start, end in self.tops]
+        page = {"comments": tops, **(self.tail or {})} if window is not None else tops[0]
+        if own_pending.place(page, reader, marks.pending, window, replies, marks.votes) is None:
+            return None
+        parts = []
+        for top in tops if window is not None else [page]:
+            if _UNTOUCHED in top:
+                parts.append(self.for_reader(marks, *top[_UNTOUCHED]))
+                continue
+            for comment in walk([top]):
+                comment_id = comment["id"]
+                if comment_id in marks.votes:
+                    comment["my_vote"] = marks.votes[comment_id]
+                if comment_id in marks.sources and not comment["deleted"]:
+                    comment["body"] = marks.sources[comment_id]
+            parts.append(_dumps(top))
+        if window is None:
+            return parts[0]
+        return self.data[:self.lead] + b",".join(parts) + _tail({key: page[key] for key in self.tail})
 
-def from_page(page: dict, comments) -> SharedPage:
-    """Serialize ``page`` (built for the anonymous reader), whose comment objects are ``comments``."""
-    authors = {}
-    for comment in comments:
-        comment["my_vote"] = _Marker(_VOTE, comment["id"])
-        if comment["author"] is not None and not comment["deleted"]:
-            comment["body"] = _Marker(_BODY, comment["id"])
-            authors[comment["id"]] = comment["author"]["id"]
-    raw = current_app.json.dumps(page, default=_Marker.json, separators=(",", ":")).encode()
-    parts, votes, bodies, at, size = [], {}, {}, 0, 0
-    for match in _MARKERS.finditer(raw):
-        piece = raw[at:match.start()]
-        parts.append(piece)
-        size += len(piece)
-        if match.group(1) is not None:
-            bodies[int(match.group(1))] = size
-        else:
-            votes[int(match.group(2))] = size
-            parts.append(b"0")
+
+_UNTOUCHED = "\x00untouched"  # a top that keeps its shared bytes: (start, end) in them
+
+
+def _tail(rest: dict) -> bytes:
+    """What follows a list page's comments: ``],"next":...}``."""
+    return b"]" + (b"," + _dumps(rest)[1:] if rest else b"}")
+
+
+def _dumps(page) -> bytes:
+    return current_app.json.dumps(page, separators=(",", ":")).encode()
+
+
+def from_page(page: dict, is_list: bool) -> SharedPage:
+    """Serialize ``page`` (built for the anonymous reader): a list page (``comments``, then ``next``)
+    or, when not ``is_list``, one comment."""
+    tops = page["comments"] if is_list else [page]
+    if is_list:
+        keys = list(page)
+        at = keys.index("comments")
+        head = _dumps({key: page[key] for key in keys[:at]})[:-1]
+        head += (b"," if at else b"") + b'"comments":['
+        tail = {key: page[key] for key in keys[at + 1:]}
+    else:
+        head, tail = b"", None
+    parts, votes, bodies, authors, ranges, top_of = [head], {}, {}, {}, [], {}
+    size = len(head)
+    for index, top in enumerate(tops):
+        if index:
+            parts.append(b",")
             size += 1
-        at = match.end()
-    parts.append(raw[at:])
-    return SharedPage(b"".join(parts), votes, bodies, authors)
+        start = size
+        for comment in walk([top]):
+            top_of[comment["id"]] = top["id"]
+            comment["my_vote"] = _Marker(_VOTE, comment["id"])
+            if comment["author"] is not None and not comment["deleted"]:
+                comment["body"] = _Marker(_BODY, comment["id"])
+                authors[comment["id"]] = comment["author"]["id"]
+        raw = current_app.json.dumps(top, default=_Marker.json, separators=(",", ":")).encode()
+        at = 0
+        for match in _MARKERS.finditer(raw):
+            piece = raw[at:match.start()]
+            parts.append(piece)
+            size += len(piece)
+            if match.group(1) is not None:
+                bodies[int(match.group(1))] = size
+            else:
+                votes[int(match.group(2))] = size
+                parts.append(b"0")
+                size += 1
+            at = match.end()
+        parts.append(raw[at:])
+        size += len(raw) - at
+        ranges.append((top["id"], start, size))
+    if is_list:
+        parts.append(_tail(tail))
+    return SharedPage(b"".join(parts), votes, bodies, authors, len(head), ranges, top_of, tail)
 
 
 def serve(viewer: User | None, cache_key: tuple, article_id: int, build: Callable[[User | None], dict],
@@ -128,8 +203,7 @@ def serve(viewer: User | None, cache_key: tuple, article_id: int, build: Callabl
         return _dumps(build(viewer))
 
     def build_shared() -> SharedPage:
-        page = build(None)
-        return from_page(page, walk(page["comments"] if window is not None else [page]))
+        return from_page(build(None), is_list=window is not None)
 
     if viewer is None:
         return page_cache.cached_page(cache_key, build_shared).data
@@ -139,23 +213,17 @@ def serve(viewer: User | None, cache_key: tuple, article_id: int, build: Callabl
         if error.status != 404:
             raise
         return _dumps(build(viewer))
-    marks = reader_marks(viewer, article_id, shared)
-    if not marks.pending:
-        return shared.for_reader(marks)
-    page = own_pending.place(json.loads(shared.data), viewer, marks.pending, window, replies, marks.votes)
-    if page is None:
-        return _dumps(build(viewer))
-    for comment in walk(page["comments"] if window is not None else [page]):
-        comment_id = comment["id"]
-        if comment_id in marks.votes:
-            comment["my_vote"] = marks.votes[comment_id]
-        if comment_id in marks.sources and not comment["deleted"]:
-            comment["body"] = marks.sources[comment_id]
-    return _dumps(page)
 
+    def mark() -> ReaderMarks:
+        marks = reader_marks(viewer, article_id, shared)
+        if marks.pending:
+            marks.placed = shared.with_pending(viewer, marks, window, replies) or _dumps(build(viewer))
+        return marks
 
-def _dumps(page: dict) -> bytes:
-    return current_app.json.dumps(page, separators=(",", ":")).encode()
+    # Kept per reader and page: the key names the article's version, which everything the reader marks
+    # (their votes, comments, pending comments, name) bumps when it changes.
+    marks = page_cache.cached_page((viewer.id, *cache_key), mark, page_cache.readers())
+    return marks.placed if marks.placed is not None else shared.for_reader(marks)
 
 
 def walk(comments: list[dict]):
