@@ -6,7 +6,7 @@ import unicodedata
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import writing
@@ -70,12 +70,14 @@ def start_session(user: User, remember: bool, remember_days: int) -> str:
     return key
 
 
+# Every logged-in request runs it: built once.
+_SESSION_USER = (select(User).join(LoginSession, LoginSession.user_id == User.id)
+                 .where(LoginSession.key_hash == bindparam("key_hash"), LoginSession.expires_at > bindparam("now")))
+
+
 def load_session_user(key: str) -> User | None:
-    """The user of the live session ``key`` (one query: every logged-in request runs it)."""
-    user = db.session.scalar(
-        select(User).join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.key_hash == hash_secret(key), LoginSession.expires_at > utcnow())
-    )
+    """The user of the live session ``key`` (one query)."""
+    user = db.session.scalar(_SESSION_USER, {"key_hash": hash_secret(key), "now": utcnow()})
     if user is None:
         return None
     user.session_key = key

@@ -177,12 +177,21 @@ def refuse_banned_writes() -> None:
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, without building its signer for requests that carry no cookie."""
+    """Flask's signed-cookie session, without building its signer for requests that carry no cookie,
+    and with one signer per app (Flask builds one per request) while the secret key stays the same."""
 
     def open_session(self, app, request):
         if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+    def get_signing_serializer(self, app):
+        kept = app.extensions.get("causerie_session_signer")
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if kept is None or kept[0] != keys:
+            kept = (keys, super().get_signing_serializer(app))
+            app.extensions["causerie_session_signer"] = kept
+        return kept[1]
 
 
 def init_app(app) -> None:
