@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import pagination
+from ..database import run
 from ..errors import not_found
 from ..extensions import db
 from ..models import Article, Comment, Status, User, Vote, is_staff_role
@@ -184,14 +185,18 @@ def comment_detail(comment_id: int, viewer: User | None, replies: int = 5,
     return _serialize(rows[comment.id], layout, rows, votes, viewer, article.key, reveal=for_author)
 
 
+# The key of a comment's cached pages: every anonymous read of a comment or its replies runs it, so it
+# skips the ORM and the Session, as ``articles.thread_head`` does.
+_ARTICLE_VERSION_OF = (select(Article.id, Article.version).join(Comment, Comment.article_id == Article.id)
+                       .where(Comment.id == bindparam("comment_id")))
+
+
 def article_version_of(comment_id: int) -> tuple[int, int]:
     """(article id, article version) of ``comment_id``, the key of its cached pages; 404 when unknown."""
-    row = db.session.execute(
-        select(Article.id, Article.version).join(Comment, Comment.article_id == Article.id)
-        .where(Comment.id == comment_id)).first()
-    if row is None:
+    rows = run(_ARTICLE_VERSION_OF, {"comment_id": comment_id}, own_connection=True)
+    if not rows:
         raise not_found("No such comment.")
-    return row.id, row.version
+    return rows[0]
 
 
 def find_visible(comment_id: int, viewer: User | None) -> Comment:
