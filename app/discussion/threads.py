@@ -11,7 +11,7 @@ Every read costs a constant number of queries whatever the thread's size:
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select, true
 from sqlalchemy.orm import aliased
 
 from .. import pagination
@@ -290,24 +290,35 @@ def _public_replies_page(comment_id: int, limit: int, replies: int, after: str |
     return {"comments": result, "next": next_cursor}
 
 
-def _public_layout_statement():
+def _public_layout_statement(lateral: bool):
     """From the tops (``top_ids``), each step takes the first ``replies`` publicly shown replies of every
-    comment reached (``ix_comments_children``): its cost follows the page, not the subtree."""
+    comment reached (``ix_comments_children``): its cost follows the page, not the subtree.
+
+    PostgreSQL gets the step as a LATERAL join, which it runs once per comment reached; written as
+    ``id IN (correlated subquery)`` it would test every comment of the table against the subquery (5 s
+    for a page of a 1,000-comment thread among 20,000). SQLite has no LATERAL, and runs the IN form
+    through the index."""
     table = Comment.__table__
     child = table.alias("child")
     columns = (table.c.id, table.c.parent_id, table.c.created_at, table.c.shown_replies)
     reached = select(*columns).where(table.c.id.in_(bindparam("top_ids", expanding=True))).cte(
         "reached", recursive=True)
-    first_replies = (select(child.c.id)
-                     .where(child.c.parent_id == reached.c.id,
-                            or_(child.c.status == Status.APPROVED, child.c.shown_replies > 0))
-                     .order_by(child.c.created_at, child.c.id).limit(bindparam("replies")))
-    reached = reached.union_all(
-        select(*columns).select_from(reached.join(table, table.c.id.in_(first_replies))))
+    shown_children = (child.c.parent_id == reached.c.id,
+                      or_(child.c.status == Status.APPROVED, child.c.shown_replies > 0))
+    first = (child.c.created_at, child.c.id)
+    if lateral:
+        step = (select(child.c.id, child.c.parent_id, child.c.created_at, child.c.shown_replies)
+                .where(*shown_children).order_by(*first).limit(bindparam("replies")).lateral("step"))
+        reached = reached.union_all(select(*step.c).select_from(reached.join(step, true())))
+    else:
+        first_replies = select(child.c.id).where(*shown_children).order_by(*first).limit(bindparam("replies"))
+        reached = reached.union_all(
+            select(*columns).select_from(reached.join(table, table.c.id.in_(first_replies))))
     return select(reached)
 
 
-_PUBLIC_LAYOUT = _public_layout_statement()
+_PUBLIC_LAYOUT = {"postgresql": _public_layout_statement(lateral=True),
+                  "sqlite": _public_layout_statement(lateral=False)}
 
 
 def _public_layout(top_ids: list[int], replies: int) -> dict[int, tuple[list[int], int, int]]:
@@ -316,7 +327,9 @@ def _public_layout(top_ids: list[int], replies: int) -> dict[int, tuple[list[int
     One recursive query, built once (``_public_layout_statement``)."""
     if not top_ids:
         return {}
-    found = _rows(_PUBLIC_LAYOUT, {"top_ids": top_ids, "replies": replies}).all()
+    connection = db.session.connection()
+    found = connection.execute(_PUBLIC_LAYOUT[connection.dialect.name],
+                               {"top_ids": top_ids, "replies": replies}).all()
     tops = set(top_ids)
     nested: dict[int, list] = {}
     for row in found:
