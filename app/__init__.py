@@ -69,7 +69,10 @@ def _configure(app: Flask, test_config: dict | None) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        # No pre-ping: it costs a round trip on every checkout, as much as the one query of an anonymous
+        # page view. A connection the server dropped fails once, SQLAlchemy then empties the pool, and
+        # database.run retries its reads once (so page views never see it).
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_recycle": 3600})
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"] or "memory://"
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 

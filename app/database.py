@@ -71,6 +71,15 @@ def run(statement, params: dict | None = None, *, own_connection: bool = False):
     values = {name: processors[name](value) if name in processors else value
               for name, value in (params or {}).items()}
     arguments = tuple(values[name] for name in names) if names is not None else values
+    try:
+        return _run_raw(dialect, sql, arguments, writes)
+    except DBAPIError as error:
+        if writes or not error.connection_invalidated:
+            raise
+        return _run_raw(dialect, sql, arguments, writes)  # a read on a dropped connection: once more
+
+
+def _run_raw(dialect, sql: str, arguments, writes: bool) -> list:
     connection = db.engine.raw_connection()
     # A read on PostgreSQL runs in autocommit: one round trip, where a transaction would cost three
     # (BEGIN, the statement, the pool's ROLLBACK).
@@ -87,9 +96,14 @@ def run(statement, params: dict | None = None, *, own_connection: bool = False):
         if writes:
             connection.commit()
     except dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+        invalidated = dialect.is_disconnect(error, connection.dbapi_connection, None)
+        if invalidated:  # the server dropped it (a restart): so it did the pool's other connections
+            connection.invalidate(error)
+            db.engine.dispose()
+        raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error, dialect=dialect,
+                                  connection_invalidated=invalidated) from error
     finally:
-        if autocommit:
+        if autocommit and connection.dbapi_connection is not None:
             connection.dbapi_connection.autocommit = False  # as the pool hands it to the session
         connection.close()  # back to the pool, which rolls back whatever the driver began
     return rows
