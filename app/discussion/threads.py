@@ -11,7 +11,7 @@ Every read costs a constant number of queries whatever the thread's size:
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, or_, select, true
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import pagination
@@ -175,7 +175,7 @@ def comment_detail(comment_id: int, viewer: User | None, replies: int = 5,
     """
     if viewer is None:
         article_key = _public_comment(comment_id)
-        layout = _public_layout([comment_id], replies)
+        layout = shown.layout([comment_id], replies)
         rows = _load_rows(layout.keys())
         return _serialize(rows[comment_id], layout, rows, {}, None, article_key)
     comment, nodes, article = _locate(comment_id, viewer, for_author)
@@ -235,7 +235,7 @@ def _render_forest(roots: list[CommentView], viewer, article: Article, replies: 
         return []
     root_ids = [root.id for root in roots]
     if viewer is None:
-        layout = _public_layout(root_ids, replies)
+        layout = shown.layout(root_ids, replies)
         rows = {root.id: root for root in roots}
         rows.update(_load_rows(i for i in layout if i not in rows))
         return [_serialize(root, layout, rows, {}, None, article.key) for root in roots]
@@ -283,63 +283,11 @@ def _public_replies_page(comment_id: int, limit: int, replies: int, after: str |
         query = query.where(pagination.keyset_after(order, position))
     children = _rows(query).all()
     page, has_more = children[:limit], len(children) > limit
-    layout = _public_layout([child.id for child in page], replies)
+    layout = shown.layout([child.id for child in page], replies)
     rows = _load_rows(layout.keys())
     result = [_serialize(rows[child.id], layout, rows, {}, None, article_key) for child in page]
     next_cursor = pagination.encode("replies", page[-1].created_at, page[-1].id) if has_more else None
     return {"comments": result, "next": next_cursor}
-
-
-def _public_layout_statement(lateral: bool):
-    """From the tops (``top_ids``), each step takes the first ``replies`` publicly shown replies of every
-    comment reached (``ix_comments_children``): its cost follows the page, not the subtree.
-
-    PostgreSQL gets the step as a LATERAL join, which it runs once per comment reached; written as
-    ``id IN (correlated subquery)`` it would test every comment of the table against the subquery (5 s
-    for a page of a 1,000-comment thread among 20,000). SQLite has no LATERAL, and runs the IN form
-    through the index."""
-    table = Comment.__table__
-    child = table.alias("child")
-    columns = (table.c.id, table.c.parent_id, table.c.created_at, table.c.shown_replies)
-    reached = select(*columns).where(table.c.id.in_(bindparam("top_ids", expanding=True))).cte(
-        "reached", recursive=True)
-    shown_children = (child.c.parent_id == reached.c.id,
-                      or_(child.c.status == Status.APPROVED, child.c.shown_replies > 0))
-    first = (child.c.created_at, child.c.id)
-    if lateral:
-        step = (select(child.c.id, child.c.parent_id, child.c.created_at, child.c.shown_replies)
-                .where(*shown_children).order_by(*first).limit(bindparam("replies")).lateral("step"))
-        reached = reached.union_all(select(*step.c).select_from(reached.join(step, true())))
-    else:
-        first_replies = select(child.c.id).where(*shown_children).order_by(*first).limit(bindparam("replies"))
-        reached = reached.union_all(
-            select(*columns).select_from(reached.join(table, table.c.id.in_(first_replies))))
-    return select(reached)
-
-
-_PUBLIC_LAYOUT = {"postgresql": _public_layout_statement(lateral=True),
-                  "sqlite": _public_layout_statement(lateral=False)}
-
-
-def _public_layout(top_ids: list[int], replies: int) -> dict[int, tuple[list[int], int, int]]:
-    """``tree.select`` for the public, from the rows it shows only: for each of ``top_ids`` and the
-    replies nested under them, (ids of the first ``replies`` shown replies, reply_count, more_replies).
-    One recursive query, built once (``_public_layout_statement``)."""
-    if not top_ids:
-        return {}
-    connection = db.session.connection()
-    found = connection.execute(_PUBLIC_LAYOUT[connection.dialect.name],
-                               {"top_ids": top_ids, "replies": replies}).all()
-    tops = set(top_ids)
-    nested: dict[int, list] = {}
-    for row in found:
-        if row.id not in tops:
-            nested.setdefault(row.parent_id, []).append(row)
-    layout = {}
-    for row in found:
-        children = sorted(nested.get(row.id, ()), key=lambda c: (c.created_at, c.id))
-        layout[row.id] = ([c.id for c in children], row.shown_replies, row.shown_replies - len(children))
-    return layout
 
 
 def _load_rows(ids) -> dict[int, CommentView]:
