@@ -101,6 +101,7 @@ def test_admin_adds_a_webhook_and_sees_its_deliveries(live_server, page):
 
     page.reload()
     _open_settings(page)
+    page.wait_for_load_state("networkidle")  # the list is loaded: a click now is on the list that stays
     entry = page.locator("#webhook-list li", has_text="/hook")
     expect(entry).to_be_visible()
     entry.locator('[data-webhook-action="deliveries"]').click()

@@ -253,14 +253,23 @@ async function refresh() {
   if (!data.webhooks.length) list.append(make("li", "dash-empty", t("webhooks.none")));
 }
 
-export async function loadWebhooks() {
-  if (!root || !isAdmin) return;
+let loading = null;  // the load in flight: opening the tab while the page loads it asks only once
+
+export function loadWebhooks() {
+  if (!root || !isAdmin) return Promise.resolve();
   if (!built) build();
-  status.textContent = t("loading");
-  try {
-    await refresh();
-    status.textContent = "";
-  } catch (failure) {
-    status.textContent = failureText(failure);
+  if (!loading) {
+    loading = (async () => {
+      status.textContent = t("loading");
+      try {
+        await refresh();
+        status.textContent = "";
+      } catch (failure) {
+        status.textContent = failureText(failure);
+      } finally {
+        loading = null;
+      }
+    })();
   }
+  return loading;
 }
