@@ -59,24 +59,28 @@ def run(statement, params: dict | None = None, *, own_connection: bool = False):
 
     By default on the session's connection, inside its transaction; returns SQLAlchemy's result.
     ``own_connection=True``: on a pooled connection of its own, outside the session's transaction,
-    for the hottest read (an anonymous thread page) and for a write that commits at once whatever
-    the request does (a token's last use; on SQLite it takes the write lock). The statement must be
-    built once (compilations are cached per statement object) and select only columns the driver
-    hands back as they are; returns the driver's rows, a list of tuples.
+    for the hottest reads (a thread page's head, the user of a login session) and for a write that
+    commits at once whatever the request does (a token's last use; on SQLite it takes the write lock).
+    The statement must be built once (compilations are cached per statement object); returns a list of
+    tuples, each column converted as the session would (a datetime, a boolean).
     """
     if not own_connection:
         return db.session.connection().execute(statement, params)
     dialect = db.engine.dialect
-    sql, names, processors, writes = _compiled(statement, dialect)
+    sql, names, processors, writes, results = _compiled(statement, dialect)
     values = {name: processors[name](value) if name in processors else value
               for name, value in (params or {}).items()}
     arguments = tuple(values[name] for name in names) if names is not None else values
     try:
-        return _run_raw(dialect, sql, arguments, writes)
+        rows = _run_raw(dialect, sql, arguments, writes)
     except DBAPIError as error:
         if writes or not error.connection_invalidated:
             raise
-        return _run_raw(dialect, sql, arguments, writes)  # a read on a dropped connection: once more
+        rows = _run_raw(dialect, sql, arguments, writes)  # a read on a dropped connection: once more
+    if results is not None:
+        rows = [tuple(convert(value) if convert else value for convert, value in zip(results, row))
+                for row in rows]
+    return rows
 
 
 def _run_raw(dialect, sql: str, arguments, writes: bool) -> list:
@@ -110,17 +114,18 @@ def _run_raw(dialect, sql: str, arguments, writes: bool) -> list:
 
 
 @lru_cache(maxsize=64)
-def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool]:
+def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool, tuple | None]:
     """The SQL of a statement built once, the order of its parameters when the driver's are
-    positional, its parameters' conversions, and whether it writes."""
+    positional, its parameters' conversions, whether it writes, and its columns' conversions (None
+    when the driver's values are the right ones)."""
     compiled = statement.compile(dialect=dialect)
-    for column in getattr(statement, "selected_columns", ()):
-        if column.type.result_processor(dialect, None) is not None:
-            raise ValueError(f"{column} needs a conversion: run this statement in the session")
+    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                    for column in getattr(statement, "selected_columns", ()))
     processors = {name: processor for name, bind in compiled.binds.items()
                   if (processor := bind.type.bind_processor(dialect)) is not None}
     names = tuple(compiled.positiontup) if compiled.positiontup else None
-    return str(compiled), names, processors, bool(compiled.isinsert or compiled.isupdate or compiled.isdelete)
+    writes = bool(compiled.isinsert or compiled.isupdate or compiled.isdelete)
+    return str(compiled), names, processors, writes, results if any(results) else None
 
 
 @event.listens_for(Engine, "connect")

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..database import writing
+from ..database import run, writing
 from ..extensions import db
 from ..models import LoginSession, User
 from ..timeutil import utcnow
@@ -70,16 +72,22 @@ def start_session(user: User, remember: bool, remember_days: int) -> str:
     return key
 
 
-# Every logged-in request runs it: built once.
-_SESSION_USER = (select(User).join(LoginSession, LoginSession.user_id == User.id)
+# Every logged-in request runs it: built once, and run on a connection of its own (one round trip on
+# PostgreSQL, where the session's transaction would add its BEGIN and ROLLBACK to a logged-in page view).
+_USER_FIELDS = tuple(attribute.key for attribute in sa_inspect(User).column_attrs)
+_SESSION_USER = (select(*(getattr(User, name) for name in _USER_FIELDS))
+                 .join(LoginSession, LoginSession.user_id == User.id)
                  .where(LoginSession.key_hash == bindparam("key_hash"), LoginSession.expires_at > bindparam("now")))
 
 
 def load_session_user(key: str) -> User | None:
-    """The user of the live session ``key`` (one query)."""
-    user = db.session.scalar(_SESSION_USER, {"key_hash": hash_secret(key), "now": utcnow()})
-    if user is None:
+    """The user of the live session ``key`` (one query), in the session as if it had loaded it."""
+    rows = run(_SESSION_USER, {"key_hash": hash_secret(key), "now": utcnow()}, own_connection=True)
+    if not rows:
         return None
+    user = User(**dict(zip(_USER_FIELDS, rows[0])))
+    make_transient_to_detached(user)  # persistent as if just loaded: nothing to write back
+    user = db.session.merge(user, load=False)
     user.session_key = key
     return user
 
