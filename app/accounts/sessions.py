@@ -72,22 +72,30 @@ def start_session(user: User, remember: bool, remember_days: int) -> str:
     return key
 
 
-# Every logged-in request runs it: built once, and run on a connection of its own (one round trip on
-# PostgreSQL, where the session's transaction would add its BEGIN and ROLLBACK to a logged-in page view).
+# Who calls is read on a connection of its own (database.run): one round trip on PostgreSQL, where the
+# session's transaction would add its BEGIN and ROLLBACK to every logged-in page view.
 _USER_FIELDS = tuple(attribute.key for attribute in sa_inspect(User).column_attrs)
-_SESSION_USER = (select(*(getattr(User, name) for name in _USER_FIELDS))
-                 .join(LoginSession, LoginSession.user_id == User.id)
+USER_COLUMNS = tuple(getattr(User, name) for name in _USER_FIELDS)
+
+
+def as_loaded(values) -> User:
+    """The User of a row of ``USER_COLUMNS``, put in the session as if it had loaded it."""
+    user = User(**dict(zip(_USER_FIELDS, values)))
+    make_transient_to_detached(user)  # persistent as if just loaded: nothing to write back
+    return db.session.merge(user, load=False)
+
+
+# Every logged-in request runs it: built once.
+_SESSION_USER = (select(*USER_COLUMNS).join(LoginSession, LoginSession.user_id == User.id)
                  .where(LoginSession.key_hash == bindparam("key_hash"), LoginSession.expires_at > bindparam("now")))
 
 
 def load_session_user(key: str) -> User | None:
-    """The user of the live session ``key`` (one query), in the session as if it had loaded it."""
+    """The user of the live session ``key`` (one query)."""
     rows = run(_SESSION_USER, {"key_hash": hash_secret(key), "now": utcnow()}, own_connection=True)
     if not rows:
         return None
-    user = User(**dict(zip(_USER_FIELDS, rows[0])))
-    make_transient_to_detached(user)  # persistent as if just loaded: nothing to write back
-    user = db.session.merge(user, load=False)
+    user = as_loaded(rows[0])
     user.session_key = key
     return user
 

@@ -2,6 +2,7 @@
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -11,7 +12,7 @@ from ..errors import not_found
 from ..extensions import db
 from ..models import ApiToken, User
 from ..timeutil import utcnow
-from .sessions import end_all_sessions, hash_secret
+from .sessions import USER_COLUMNS, as_loaded, end_all_sessions, hash_secret
 
 MAX_TOKEN_DAYS = 3650
 
@@ -36,15 +37,26 @@ def list_tokens(user: User) -> list[ApiToken]:
                                    .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
-_TOKEN_IN_FORCE = (select(User, ApiToken.id, ApiToken.last_used_at)
+_TOKEN_IN_FORCE = (select(*USER_COLUMNS, ApiToken.id, ApiToken.last_used_at)
                    .join(ApiToken, ApiToken.user_id == User.id)
                    .where(ApiToken.token_hash == bindparam("token_hash"),
                           or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now"))))
 
 
-def find_token(raw: str):
-    """The row (User, id, last_used_at) of the unexpired token ``raw``, or None."""
-    return db.session.execute(_TOKEN_IN_FORCE, {"token_hash": hash_secret(raw), "now": utcnow()}).one_or_none()
+class FoundToken(NamedTuple):
+    User: User
+    id: int
+    last_used_at: datetime | None
+
+
+def find_token(raw: str) -> FoundToken | None:
+    """The unexpired token ``raw`` (its user, id and last use), or None: one query on a connection of
+    its own, as a login session's (sessions.load_session_user)."""
+    rows = run(_TOKEN_IN_FORCE, {"token_hash": hash_secret(raw), "now": utcnow()}, own_connection=True)
+    if not rows:
+        return None
+    *user, token_id, last_used_at = rows[0]
+    return FoundToken(as_loaded(user), token_id, last_used_at)
 
 
 _TOKENS = ApiToken.__table__
