@@ -129,7 +129,7 @@ def _index(tops: list[dict]) -> dict[int, dict]:
 
 def _exact_order(pending, index, tops, window) -> dict[int, SortValues]:
     """Sort values of the pending comments and of those they may land among: one query, only when
-    some pending comment lands on the page."""
+    some pending comment lands on the page (a reply to a pending one lands only where that one did)."""
     ids = set()
     for item in pending:
         parent_id = item.view.parent_id
@@ -137,9 +137,11 @@ def _exact_order(pending, index, tops, window) -> dict[int, SortValues]:
             ids.update(top["id"] for top in tops)
         elif parent_id in index:
             ids.update(reply["id"] for reply in index[parent_id]["replies"])
-    if not ids and not any(item.view.parent_id in index for item in pending):
+        else:
+            continue
+        ids.update(other.view.id for other in pending)
+    if not ids:
         return {}
-    ids.update(item.view.id for item in pending)
     return {row.id: SortValues(*row) for row in run(_ORDER_OF, {"ids": sorted(ids)})}
 
 
