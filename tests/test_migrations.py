@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
-from app.discussion.posting import _SAME_TEXT
+from app.discussion.posting import _INSERT_UNLESS_DUPLICATE
 from app.extensions import db
 
 # Older revisions build an expression index that Alembic cannot reflect on SQLite.
@@ -37,10 +37,14 @@ def test_downgrade_to_nothing_and_back(app):
 def test_the_duplicate_check_uses_its_index(app, parent_id):
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            statement = _SAME_TEXT.compile(dialect=db.engine.dialect)
+            statement = _INSERT_UNLESS_DUPLICATE.compile(dialect=db.engine.dialect)
+            now = datetime.now(timezone.utc)
             params = statement.construct_params({
-                "author_id": 1, "text_key": "0" * 64, "since": datetime.now(timezone.utc),
-                "article_id": 1, "parent_id": parent_id})
+                "author_id": 1, "text_key": "0" * 64, "since": now, "article_id": 1, "parent_id": parent_id,
+                "body": "b", "body_html": "<p>b</p>", "root_id": parent_id, "depth": 0, "status": "approved",
+                "created_at": now, "decided_at": now, "edited_at": None, "pinned": False, "score": 0,
+                "upvotes": 0, "downvotes": 0, "open_flags": 0, "shown_replies": 0, "spam_score": None,
+                "held_because": None})
             plan = db.session.connection().exec_driver_sql(
                 "EXPLAIN QUERY PLAN " + str(statement), tuple(params[name] for name in statement.positiontup)).all()
             assert "ix_comments_author_text" in str(plan), plan

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..accounts.standing import refuse_banned
@@ -110,8 +110,6 @@ def _store(article: Article, author: User, draft: Draft) -> Comment:
     # One post at a time per author (a double click): the author's row is the lock.
     run(_LOCK_AUTHOR, {"author_id": author.id})
     outcome, parent = draft.outcome, draft.parent
-    if _is_duplicate(author, article, parent, draft.text_key):
-        raise conflict("You have just posted the same comment.")
     now = utcnow()
     values = dict(
         article_id=article.id, author_id=author.id, body=draft.source, body_html=draft.html,
@@ -124,7 +122,12 @@ def _store(article: Article, author: User, draft: Draft) -> Comment:
         spam_score=outcome.spam_score,
         held_because=outcome.held_because if outcome.status == Status.PENDING else None,
     )
-    comment = Comment(id=run(_INSERT_COMMENT, values).inserted_primary_key[0], author=author, **values)
+    # Stored unless the same visible text (``sanitize.text_key``) was posted by the author at the same
+    # place of the thread within the last minute: one statement, after the author's lock.
+    comment_id = run(_INSERT_UNLESS_DUPLICATE, {**values, "since": now - DUPLICATE_WINDOW}).scalar()
+    if comment_id is None:
+        raise conflict("You have just posted the same comment.")
+    comment = Comment(id=comment_id, author=author, **values)
     # The stored row, handed to the ORM as if just loaded: persistent, with nothing left to flush.
     make_transient_to_detached(comment)
     db.session.add(comment)
@@ -155,23 +158,21 @@ def _readable(comment: Comment, user: User) -> bool:
 _LOCK_AUTHOR = select(User.id).where(User.id == bindparam("author_id")).with_for_update()
 
 
-_INSERT_COMMENT = insert(Comment)
+def _insert_unless_duplicate():
+    """INSERT ... SELECT <the values> WHERE NOT EXISTS (<a comment of the author with the same text
+    at the same place in the last minute>) RETURNING id; ix_comments_author_text finds the other."""
+    table = Comment.__table__
+    names = ("article_id", "author_id", "body", "body_html", "parent_id", "root_id", "depth", "status",
+             "created_at", "decided_at", "edited_at", "pinned", "score", "upvotes", "downvotes", "open_flags",
+             "shown_replies", "text_key", "spam_score", "held_because")
+    value = {name: bindparam(name, type_=table.c[name].type) for name in names}
+    same_text = (select(table.c.id).where(
+        table.c.author_id == value["author_id"], table.c.text_key == value["text_key"],
+        table.c.created_at > bindparam("since", type_=table.c.created_at.type),
+        table.c.article_id == value["article_id"],
+        table.c.parent_id.is_not_distinct_from(value["parent_id"])).limit(1))
+    row = select(*value.values()).where(~exists(same_text))
+    return insert(table).from_select(list(names), row).returning(table.c.id)
 
 
-# A comment by the same author with the same text in the last minute, under the same parent of the
-# same article (NULL parent: top level): the index ix_comments_author_text finds it directly.
-_SAME_TEXT = select(Comment.id).where(
-    Comment.author_id == bindparam("author_id"), Comment.text_key == bindparam("text_key"),
-    Comment.created_at > bindparam("since"), Comment.article_id == bindparam("article_id"),
-    Comment.parent_id.is_not_distinct_from(bindparam("parent_id", type_=Comment.parent_id.type)),
-).limit(1)
-
-
-def _is_duplicate(author: User, article: Article, parent: Comment | None, key: str) -> bool:
-    """The same visible text (``sanitize.text_key``) posted by ``author`` at the same place of the
-    thread within the last minute."""
-    return run(_SAME_TEXT, {
-        "author_id": author.id, "text_key": key, "since": utcnow() - DUPLICATE_WINDOW,
-        "article_id": article.id, "parent_id": parent.id if parent else None}).first() is not None
-
-
+_INSERT_UNLESS_DUPLICATE = _insert_unless_duplicate()
