@@ -213,6 +213,34 @@ def test_a_readers_pending_comments_are_placed_in_the_shared_page_as_in_a_page_o
             assert _as_reader(as_reader, path) == _personal(app, reader.id, call, comment_id, **kwargs), path
 
 
+def test_a_pending_reply_under_a_comment_hidden_from_everyone_else_shows_its_tombstone(
+        app, login, alice, bob, article):
+    """The one case own_pending leaves to a page built for the reader: the parent of their pending reply
+    is hidden from the public, so it shows to them alone, as a tombstone holding the reply; and an
+    empty replies page that only their pending reply fills."""
+    as_alice, as_bob = login(alice), login(bob)
+    top = new_comment(as_bob, "bob starts")["id"]
+    middle = new_comment(as_bob, "bob goes on", parent_id=top)["id"]
+    waiting = new_comment(as_alice, "alice waits", parent_id=middle)["id"]
+    set_status(app, waiting, "pending")
+    set_status(app, middle, "deleted")
+    public = _thread(app.test_client())
+    assert _find(public, middle) is None and _find(public, top)["reply_count"] == 0
+    seen = _thread(as_alice)
+    assert _find(seen, middle)["deleted"] and _find(seen, waiting)["status"] == "pending"
+    assert _find(seen, top)["reply_count"] == 1
+    with app.test_request_context():
+        head = articles.thread_head("a1")
+    assert seen == _personal(app, alice.id, threads.thread_page, head, limit=50, replies=50)
+    lone = new_comment(as_bob, "bob alone")["id"]
+    answer = new_comment(as_alice, "alice answers", parent_id=lone)["id"]
+    set_status(app, answer, "pending")
+    app.test_client().get(f"/api/v1/comments/{lone}/replies")
+    replies = as_alice.get(f"/api/v1/comments/{lone}/replies").get_json()
+    assert [c["id"] for c in replies["comments"]] == [answer] and replies["comments"][0]["body"] == "alice answers"
+    assert replies == _personal(app, alice.id, threads.replies_page, lone)
+
+
 def test_a_pending_reply_on_a_shared_page_costs_no_walk_of_the_thread(app, login, alice, bob, article):
     as_alice, as_bob = login(alice), login(bob)
     top = new_comment(as_bob, "bob starts")["id"]

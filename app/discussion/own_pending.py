@@ -43,7 +43,7 @@ class SortValues:
 @dataclass(slots=True, frozen=True)
 class Window:
     """The comments at the top of a page: the replies of ``parent_id`` (None: the article's top-level
-    comments) in ``order`` ((name, descending) pairs), at most ``limit``, after the cursor ``after``."""
+    comments) in ``order`` ((name, descending) pairs), at most ``limit``, after the page's cursor."""
     parent_id: int | None
     order: Sequence[tuple[str, bool]]
     limit: int
