@@ -89,9 +89,18 @@ def check_post(article: Article, author: User, raw_body: str, limits: Limits,
             raise not_found("The comment you reply to does not exist.")
         if parent.depth + 1 > limits.max_depth:
             raise validation_error({"parent_id": f"replies nest at most {limits.max_depth} levels deep"})
-    outcome = rules.evaluate(author, article, source, links, settings.effective_settings())
-    outcome = spam_filter.judge(outcome, author, source, html)
+    outcome = judge(author, article, source, html, links)
     return Draft(source, html, links, parent, outcome, text_key(html))
+
+
+def judge(author: User, article: Article, source: str, html: str, links: int) -> rules.Outcome:
+    """The moderation rules' decision, then the spam filter's; their settings are read together when
+    the filter judges this author (one query)."""
+    if not spam_filter.applies_to(author):
+        return rules.evaluate(author, article, source, links, settings.effective_settings())
+    reading = spam_filter.read(author)
+    outcome = rules.evaluate(author, article, source, links, settings.settings_from(reading.moderation))
+    return spam_filter.judge(outcome, author, source, html, reading=reading)
 
 
 def save_post(article: Article, author: User, draft: Draft) -> Comment:

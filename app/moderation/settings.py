@@ -22,18 +22,26 @@ def _word_list(value) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
+def stored_columns():
+    """The columns of the settings row, in SETTING_FIELDS order: for a query that reads them beside
+    something else (the spam filter's reading, on every post)."""
+    return [getattr(ModerationSettings, name) for name in SETTING_FIELDS]
+
+
 # A plain row, not an entity: every post reads it.
-_SETTINGS_ROW = select(*(getattr(ModerationSettings, name) for name in SETTING_FIELDS)).where(
-    ModerationSettings.id == 1)
+_SETTINGS_ROW = select(*stored_columns()).where(ModerationSettings.id == 1)
 
 
 def effective_settings() -> dict:
     """The stored settings row (id 1), its NULL columns falling back to config."""
-    row = run(_SETTINGS_ROW).first()
+    return settings_from(run(_SETTINGS_ROW).first())
+
+
+def settings_from(stored) -> dict:
+    """The effective settings of the stored values (in SETTING_FIELDS order; None: no row)."""
     config = current_app.config
     settings = {}
-    for name in SETTING_FIELDS:
-        value = getattr(row, name) if row is not None else None
+    for name, value in zip(SETTING_FIELDS, stored if stored is not None else [None] * len(SETTING_FIELDS)):
         settings[name] = value if value is not None else config.get(_CONFIG_NAMES[name])
     settings["banned_words"] = _word_list(settings["banned_words"])
     settings["suspect_words"] = _word_list(settings["suspect_words"])
