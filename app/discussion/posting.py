@@ -146,9 +146,8 @@ def _store(article: Article, author: User, draft: Draft) -> Comment:
     thread_changed(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
     events.record(events.COMMENT_CREATED, comment_id=comment.id, user_id=author.id)
     if outcome.action:
-        audit.record_event(outcome.action, actor=None, comment=comment, user_id=author.id,
-                                from_status=None, to_status=outcome.status,
-                                reason="; ".join(outcome.reasons))
+        audit.record_automatic(outcome.action, comment_id=comment.id, user_id=author.id,
+                               to_status=outcome.status, reason="; ".join(outcome.reasons))
     return comment
 
 

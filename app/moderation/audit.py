@@ -1,9 +1,11 @@
 """The audit log: one row per decision, by a moderator (actor) or by a rule (actor NULL)."""
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 
+from ..database import run
 from ..extensions import db
 from ..models import Comment, ModerationEvent, User
 from ..notifications import events
+from ..timeutil import utcnow
 
 
 def record_event(action: str, *, actor: User | None, comment: Comment | None = None,
@@ -29,3 +31,18 @@ def record_event(action: str, *, actor: User | None, comment: Comment | None = N
     return event
 
 
+
+
+def record_automatic(action: str, *, comment_id: int, user_id: int, to_status: str, reason: str) -> None:
+    """A rule's decision on a new comment (actor NULL), as one Core INSERT: the row ``record_event``
+    writes, without the ORM's flush of an object with a SQL expression in it (a post holds often)."""
+    run(_INSERT_AUTOMATIC, {"at": utcnow(), "action": action, "comment_id": comment_id, "user_id": user_id,
+                            "to_status": str(to_status), "reason": (reason or None) and reason[:500]})
+
+
+_table = ModerationEvent.__table__
+_INSERT_AUTOMATIC = insert(_table).values(
+    at=bindparam("at", type_=_table.c.at.type), actor_id=None, action=bindparam("action"),
+    comment_id=bindparam("comment_id"), user_id=bindparam("user_id"),
+    user_name=select(User.username).where(User.id == bindparam("user_id")).scalar_subquery(),
+    from_status=None, to_status=bindparam("to_status"), reason=bindparam("reason"), previous_body=None)

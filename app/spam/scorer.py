@@ -10,6 +10,7 @@ import math
 import struct
 import zlib
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
@@ -52,19 +53,26 @@ class Model:
         A word is credited with its own feature and its character n-grams; an index that several
         terms set (a shared n-gram, a hash collision) is shared equally between them.
         """
-        claims: dict[int, int] = {}
-        for _, indices in features.terms:
-            for index in indices:
-                claims[index] = claims.get(index, 0) + 1
-        scale = self.calibration[0]
-        pushed = (self.weights[features.indices].astype(np.float64) * features.values) * scale
-        push_of = dict(zip(features.indices.tolist(), pushed.tolist()))
-        pushes = []
-        for label, indices in features.terms:
-            push = sum(push_of.get(i, 0.0) / claims[i] for i in indices)
-            if push > 0:
-                pushes.append((label, push))
-        pushes.sort(key=lambda item: (-item[1], item[0]))
+        terms = features.terms
+        if not terms or n <= 0 or not len(features.indices):
+            return []
+        # Every index a term claims, as a position in ``features.indices`` (sorted); the term of each.
+        sizes = np.fromiter((len(indices) for _, indices in terms), dtype=np.int64, count=len(terms))
+        claimed = np.fromiter(chain.from_iterable(indices for _, indices in terms), dtype=np.int64,
+                              count=int(sizes.sum()))
+        owner = np.repeat(np.arange(len(terms)), sizes)
+        positions = np.searchsorted(features.indices, claimed).clip(max=len(features.indices) - 1)
+        present = features.indices[positions] == claimed
+        claims = np.bincount(positions[present], minlength=len(features.indices))
+        pushed = (self.weights[features.indices].astype(np.float64) * features.values) * self.calibration[0]
+        share = np.where(present, pushed[positions] / np.maximum(claims[positions], 1), 0.0)
+        push = np.bincount(owner, weights=share, minlength=len(terms))
+        # The n largest positive pushes (all those tied with the n-th too), ordered by push, then label.
+        positive = np.flatnonzero(push > 0)
+        if len(positive) > n:
+            floor = np.partition(push[positive], len(positive) - n)[len(positive) - n]
+            positive = positive[push[positive] >= floor]
+        pushes = sorted(((terms[i][0], float(push[i])) for i in positive), key=lambda item: (-item[1], item[0]))
         return pushes[:n]
 
     def to_bytes(self) -> bytes:
