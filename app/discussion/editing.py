@@ -41,7 +41,7 @@ def edit_comment(comment_id: int, editor: User, raw_body: str, limits: Limits) -
     _ensure_may_change(comment, editor, "edit", settings)
     article = db.session.get(Article, comment.article_id)
     ensure_commentable(article, editor)
-    source, html, links = prepare_body(raw_body, limits.max_length)
+    source, html, links, _key = prepare_body(raw_body, limits.max_length)
     previous = comment.body
     comment.body, comment.body_html, comment.edited_at = source, html, utcnow()
     thread_changed(comment.article_id)

@@ -21,7 +21,7 @@ from ..text import clean_multiline
 from ..timeutil import utcnow
 from . import articles, shown
 from .lifecycle import thread_changed
-from .sanitize import RenderError, is_blank, render_stored, text_key
+from .sanitize import RenderError, is_blank_text, key_of_text, render_stored, shown_text
 
 DUPLICATE_WINDOW = timedelta(minutes=1)
 
@@ -38,8 +38,15 @@ def ensure_commentable(article: Article, user: User) -> None:
         raise ApiError(403, "article_closed", "Comments are closed on this article.")
 
 
-def prepare_body(raw: str, max_length: int) -> tuple[str, str, int]:
-    """The cleaned Markdown source, its sanitized HTML and its number of links; 422 when empty or too long."""
+class PreparedBody(NamedTuple):
+    source: str  # the cleaned Markdown source
+    html: str  # its sanitized HTML
+    links: int  # its number of links (the max_links rule)
+    text_key: str  # sanitize.text_key(html), for the duplicate check
+
+
+def prepare_body(raw: str, max_length: int) -> PreparedBody:
+    """A new body, cleaned, rendered and keyed; 422 when empty or too long."""
     try:
         source = clean_multiline(raw)
     except ValueError as exc:
@@ -53,9 +60,10 @@ def prepare_body(raw: str, max_length: int) -> tuple[str, str, int]:
         html, links = render_stored(source)
     except RenderError:
         raise validation_error({"body": "cannot be rendered; simplify its formatting"}) from None
-    if is_blank(html):
+    text = shown_text(html)
+    if is_blank_text(text):
         raise validation_error({"body": "must contain visible text"})
-    return source, html, links
+    return PreparedBody(source, html, links, key_of_text(text))
 
 
 class Draft(NamedTuple):
@@ -78,7 +86,7 @@ def check_post(article: Article, author: User, raw_body: str, limits: Limits,
         raise ApiError(403, "email_unverified", "Confirm your e-mail address before you post: "
                                                 "open the link we mailed you (or ask for a new one).")
     ensure_commentable(article, author)
-    source, html, links = prepare_body(raw_body, limits.max_length)
+    source, html, links, key = prepare_body(raw_body, limits.max_length)
 
     parent = None
     if parent_id is not None:
@@ -90,7 +98,7 @@ def check_post(article: Article, author: User, raw_body: str, limits: Limits,
         if parent.depth + 1 > limits.max_depth:
             raise validation_error({"parent_id": f"replies nest at most {limits.max_depth} levels deep"})
     outcome = judge(author, article, source, html, links)
-    return Draft(source, html, links, parent, outcome, text_key(html))
+    return Draft(source, html, links, parent, outcome, key)
 
 
 def judge(author: User, article: Article, source: str, html: str, links: int) -> rules.Outcome:

@@ -326,22 +326,36 @@ def _is_visible(char: str) -> bool:
     return unicodedata.category(char) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
-def is_blank(html: str) -> bool:
-    """True when rendered HTML shows no text (empty paragraphs, &nbsp;, zero-width characters)."""
+def shown_text(html: str) -> str:
+    """The text a reader sees in rendered HTML: tags dropped, entities decoded. Read once, it serves
+    both ``is_blank_text`` and ``key_of_text`` (parsing is most of either)."""
     collector = _TextCollector()
     collector.feed(html)
     collector.close()
-    return not any(_is_visible(char) for part in collector.parts for char in part)
+    return "".join(collector.parts)
+
+
+def is_blank(html: str) -> bool:
+    """True when rendered HTML shows no text (empty paragraphs, &nbsp;, zero-width characters)."""
+    return is_blank_text(shown_text(html))
+
+
+def is_blank_text(text: str) -> bool:
+    """``is_blank`` of the ``shown_text`` of some HTML."""
+    return not any(_is_visible(char) for char in text)
 
 
 def text_key(html: str) -> str:
     """SHA-256 (hex) of the text a reader sees in rendered HTML, so that markup, entities, invisible
     characters, compatibility forms, spacing and case cannot make one text look like two (the
     duplicate check keys on it)."""
-    collector = _TextCollector()
-    collector.feed(html)
-    collector.close()
-    text = unicodedata.normalize("NFKC", "".join(collector.parts))
-    text = "".join(char for char in text if char not in _INVISIBLE and unicodedata.category(char) != "Cf")
+    return key_of_text(shown_text(html))
+
+
+def key_of_text(text: str) -> str:
+    """``text_key`` of the ``shown_text`` of some HTML."""
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():  # the invisible characters and format controls (Cf) are none of them ASCII
+        text = "".join(char for char in text if char not in _INVISIBLE and unicodedata.category(char) != "Cf")
     text = " ".join(text.split()).casefold()
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

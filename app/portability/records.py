@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 from markdownify import MarkdownConverter
 
 from ..discussion.articles import KEY_RE
-from ..discussion.sanitize import is_blank, render_stored, text_key
+from ..discussion.sanitize import is_blank_text, key_of_text, render_stored, shown_text
 from ..text import clean_multiline
 
 # A body longer than this many times MAX_COMMENT_LENGTH is cut, with a note saying so.
@@ -214,9 +214,10 @@ def prepare(body: str, is_html: bool, max_length: int) -> Body | None:
     if not source:
         return None
     html = render_stored(source)[0]
-    if is_blank(html):
+    text = shown_text(html)
+    if is_blank_text(text):
         return None
-    return Body(source, html, long, truncated, text_key(html))
+    return Body(source, html, long, truncated, key_of_text(text))
 
 
 def prepare_or_reason(body: str, is_html: bool, max_length: int) -> Body | str:

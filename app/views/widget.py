@@ -134,7 +134,7 @@ def _open_article(key: str):
 def preview():
     """The sanitized HTML a comment body would get, without saving anything (the composer's preview)."""
     require_active_user()
-    source, html, _links = prepare_body(body(PreviewRequest).body, current_app.config["MAX_COMMENT_LENGTH"])
-    return jsonify(body_html=html, length=len(source))
+    prepared = prepare_body(body(PreviewRequest).body, current_app.config["MAX_COMMENT_LENGTH"])
+    return jsonify(body_html=prepared.html, length=len(prepared.source))
 
 
