@@ -16,7 +16,9 @@ What it does, all on 127.0.0.1 and all bounded in time:
    thread, walking the whole 1,000-comment thread, ``/counts`` for 50 keys;
    the readers of issue 15 (``bench_readers.py``: logged in, on a thread being
    posted to, on the lopsided thread); POSTing comments at concurrency 8 (then
-   checking every 201 was stored once: "zero lost").
+   checking every 201 was stored once: "zero lost"), and again in alternating
+   rounds with the spam filter on and off (a second server, SPAM_FILTER=0), for
+   issue 16's "POST within 10%" (``--no-spam-filter-cost`` skips those).
 4. The flood of issue 6: the app again with rate limits ON and the read lane
    of the README's production setup (``CAUSERIE_READ_BIND``), 50 posting
    clients (one user each) while one reader reads the first page of the
@@ -274,6 +276,19 @@ class Server:
     def stop(self) -> None:
         stop_process(self.process)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the master and its workers so far (Linux /proc; 0 elsewhere)."""
+        total, todo = 0.0, [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                todo += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            except (OSError, IndexError, ValueError):
+                continue
+        return total
+
 
 def stop_process(process: subprocess.Popen) -> None:
     """SIGTERM a process started in its own session; SIGKILL its whole group if it lingers."""
@@ -435,11 +450,14 @@ class Bench:
         """POST at concurrency 8, then check that every 201 is stored exactly once."""
         concurrency = self.args.post_concurrency
         print(f"\nPOST /articles/bench-post/comments at concurrency {concurrency} (rate limits off):")
+        cpu_before = self.app.cpu_seconds()
         posted = self.load(self.app.port, concurrency=concurrency, tokens=[self.reader_token],
                            post_path="/api/v1/articles/bench-post/comments",
                            post_bodies=self.seeded["bodies"], collect_ids=True)
         self.post = post = summarize(posted, ok_statuses=(201,))
         post["concurrency"] = concurrency
+        # The server's CPU per post (warm-up included): steadier than the rate on a shared machine.
+        post["server_cpu_ms"] = (self.app.cpu_seconds() - cpu_before) * 1000 / max(len(posted["ids"]), 1)
         ids = set(posted["ids"])  # every 201, warm-up included
         stored, stored_ids, count_column = count_comments(self.flask_app, self.seeded["post_article_id"])
         approved = count_comments(self.flask_app, self.seeded["post_article_id"], status="approved")[0]
@@ -451,7 +469,7 @@ class Bench:
         print(f"  {post['rps']:.0f} comments/s, p50 {post['p50']:.1f} ms, p99 {post['p99']:.1f} ms;"
               f" {len(posted['ids'])} answered 201, {stored} stored ({approved} approved, comment_count"
               f" {count_column}, {stored - approved} held),"
-              f" lost {post['lost']}, errors {post['errors']}"
+              f" lost {post['lost']}, errors {post['errors']}; server CPU {post['server_cpu_ms']:.2f} ms a post"
               f" {post['statuses'] if post['errors'] else ''}{post['exceptions'] or ''}")
         # The same with one author per client, as a site's concurrent posts are: one author's posts
         # take turns (their row is the lock of the duplicate check), so one token measures that queue.
@@ -463,6 +481,33 @@ class Bench:
         post["rps_authors"] = many["rps"]
         print(f"  one author per client: {many['rps']:.0f} comments/s, p50 {many['p50']:.1f} ms,"
               f" p99 {many['p99']:.1f} ms, errors {many['errors']}")
+        self.spam_filter_cost()
+
+    def spam_filter_cost(self, rounds: int = 3, seconds: float = 3.0) -> None:
+        """Issue 16: POST with the spam filter and without (a second server, SPAM_FILTER=0, on the same
+        database), in alternating rounds so that a machine whose speed drifts weighs on both alike."""
+        if not self.args.spam_filter_cost:
+            return
+        without = self.start_server("app-no-spam-filter", "app:create_app()", {**self.env, "SPAM_FILTER": "0"})
+        without.wait_ready("/healthz")
+        counts, cpu = {True: 0, False: 0}, {True: 0.0, False: 0.0}
+        elapsed = {True: 0.0, False: 0.0}
+        for _ in range(rounds):
+            for on, server in ((True, self.app), (False, without)):
+                before = server.cpu_seconds()
+                posted = self.load(server.port, concurrency=self.args.post_concurrency, duration=seconds,
+                                   tokens=[self.reader_token], post_path="/api/v1/articles/bench-post/comments",
+                                   post_bodies=self.seeded["bodies"], collect_ids=True)
+                counts[on] += posted["statuses"].get(201, 0)
+                elapsed[on] += posted["elapsed"]
+                cpu[on] += (server.cpu_seconds() - before) * 1000 / max(len(posted["ids"]), 1) / rounds
+        without.stop()
+        rate = {on: counts[on] / elapsed[on] for on in (True, False)}
+        self.post["spam_filter"] = {"on_rps": rate[True], "off_rps": rate[False], "on_cpu_ms": cpu[True],
+                                    "off_cpu_ms": cpu[False], "cost": 1 - rate[True] / rate[False]}
+        print(f"  spam filter on / off ({rounds} alternating rounds of {seconds:g} s): {rate[True]:.0f} /"
+              f" {rate[False]:.0f} comments/s ({1 - rate[True] / rate[False]:.0%} fewer), server CPU"
+              f" {cpu[True]:.2f} / {cpu[False]:.2f} ms a post")
 
     def flood(self) -> None:
         """Issue 6: posting clients with their own users and limits ON, while one reader reads."""
@@ -542,6 +587,10 @@ class Bench:
                 ("POST: 0 errors, 0 lost", f"{post['errors']} errors, {post['lost']} lost, {post['extra']} extra",
                  post["ok"]),
             ]
+            if "spam_filter" in post:
+                cost = post["spam_filter"]["cost"]
+                found.append(("POST with the spam filter within 10% of without (16)", f"{cost:.0%} fewer",
+                              cost <= 0.10))
         if reader:
             found += [
                 ("flood: reader p99 < 100 ms (read lane)", f"{reader['p99']:.1f} ms", reader["p99"] < 100),
@@ -602,6 +651,8 @@ def main() -> int:
     parser.add_argument("--reader-concurrency", type=int, default=8,
                         help="client connections for the reads of issue 15 (logged in, live, lopsided)")
     parser.add_argument("--post-concurrency", type=int, default=8)
+    parser.add_argument("--no-spam-filter-cost", dest="spam_filter_cost", action="store_false",
+                        help="skip the POST rounds with the spam filter on and off (issue 16)")
     parser.add_argument("--flood-clients", type=int, default=50)
     parser.add_argument("--flood-duration", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the issue says 2)")
