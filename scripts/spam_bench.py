@@ -1,6 +1,6 @@
 """``make spam-bench``: the spam filter replayed on labelled comments as a site would live them.
 
-    .venv/bin/python scripts/spam_bench.py [--data DIR] [--skip-10k]
+    .venv/bin/python scripts/spam_bench.py [--data DIR] [--skip-10k] [--show-held] [--show-missed]
 
 For each of the three YouTube files in turn (a rotation): a base model is built from the two OTHER
 files only, then the held-out file is replayed in time order as a stream of posts and moderator
@@ -156,6 +156,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--skip-10k", action="store_true", help="leave out the 10,000-decision refit")
     parser.add_argument("--show-held", action="store_true", help="print the ordinary comments held")
+    parser.add_argument("--show-missed", action="store_true",
+                        help="print the spam scored below 0.5 after 200 decisions, with its score")
     args = parser.parse_args()
     ordinary = [line.strip() for line in ORDINARY.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -170,6 +172,11 @@ def main() -> None:
         without = replay(stream, None)
         print_windows("with the base model", window_rows(with_base))
         print_windows("without a base model", window_rows(without))
+        if args.show_missed:
+            missed = missed_spam(with_base, stream)
+            print(f"  spam missed at 0.5 after 200 decisions (with the base): {len(missed)}")
+            for score, text in missed:
+                print(f"      {score:.2f}  {' '.join(text.split())[:160]}")
         for key, run in (("with", with_base), ("without", without)):
             pooled[key].append(run)
         share, held = held_share(with_base.model_at_200, ordinary)
@@ -226,6 +233,12 @@ def main() -> None:
     print("\ntarget                                                              measured  result")
     for name, value, passed in targets:
         print(f"{name:68} {value:>9.3f}  {'PASS' if passed else 'FAIL'}")
+
+
+def missed_spam(run: Replay, stream: list[Example]) -> list[tuple[float, str]]:
+    """Spam scored below the hold threshold once 200 decisions were learned, lowest score first."""
+    return sorted((score, example.text) for score, example, learned in zip(run.scores, stream, run.learned)
+                  if example.label and learned >= 200 and score < HOLD)
 
 
 def pooled_rows(runs: list[Replay]) -> list[dict]:

@@ -240,6 +240,17 @@ def test_retrain_on_request_and_on_schedule(app, login, alice, mod, admin, artic
         assert learning.due(row, labels=1) == "nightly"
         db.session.rollback()
 
+    with app.app_context():  # an upgrade changes the features: the versions of the old ones are ignored
+        row = state.state_row()
+        monkeypatch.setattr(learning, "FEATURE_VERSION", learning.FEATURE_VERSION + 1)
+        assert learning.due(row, labels=1) is None  # a try less than an hour ago
+        row.attempted_at = utcnow() - learning.NEW_FEATURES_RETRY
+        assert learning.due(row, labels=1) == "new features"
+        monkeypatch.undo()
+        assert learning.due(row, labels=1) is None
+        db.session.rollback()
+    monkeypatch.setattr(learning, "KEEP_WEIGHTS", 2)
+
     result = runner.invoke(args=["spam", "retrain"])
     assert result.exit_code == 0 and "learned from 1 not-spam and 0 spam decisions" in result.output
     with app.app_context():

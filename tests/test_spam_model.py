@@ -50,7 +50,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 def test_a_plain_model_scores_like_scikit_learn(monkeypatch):
     monkeypatch.setattr(training, "PRIOR_SHIFT", 0.0)
-    examples = make_examples()
+    examples = make_examples(rounds=1)  # too few of each kind to calibrate
     model, metrics = train(examples)
     assert model.calibration == (1.0, 0.0) and metrics["base_share"] == 0.0
 
@@ -63,8 +63,53 @@ def test_a_plain_model_scores_like_scikit_learn(monkeypatch):
     assert all(model.score(f) < 0.5 for f, e in zip(features, examples) if not e.label)
 
 
+def test_a_calibrated_model_scores_like_scikit_learn_with_platt_scaling(monkeypatch):
+    monkeypatch.setattr(training, "PRIOR_SHIFT", 0.0)
+    examples = make_examples()
+    labels = np.array([e.label for e in examples])
+    model, metrics = train(examples)
+
+    features = [extract(e.text, e.context) for e in examples]
+    matrix = feature_matrix(features)
+    local = fit_logistic(matrix, labels)
+    # Platt scaling fitted by scikit-learn on cross-validated decision values, read as its predict_proba.
+    values = training._cv_decision_values(matrix, labels)
+    scale, shift = training.platt(values, labels)
+    assert model.calibration == (scale, shift) and scale > 0
+    assert metrics["cv_auc"] == round(training._auc(values, labels), 4)
+    from sklearn.linear_model import LogisticRegression
+    platt = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    platt.coef_, platt.intercept_ = np.array([[scale]]), np.array([shift])
+    decision = local.estimator.decision_function(local.design(matrix))
+    expected = platt.predict_proba(decision.reshape(-1, 1))[:, 1]
+    assert max(abs(model.score(f) - p) for f, p in zip(features, expected)) < 1e-6
+    assert all(model.score(f) > 0.5 for f, e in zip(features, examples) if e.label)
+    assert all(model.score(f) < 0.5 for f, e in zip(features, examples) if not e.label)
+
+
+def test_platt_scaling_is_scikit_learns_weighted_fit_finite_on_separated_values_never_inverted():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    for spam, ham in ((20, 20), (183, 17), (30, 300)):
+        labels = np.array([1] * spam + [0] * ham)
+        values = np.concatenate([rng.normal(1.0, 1.5, spam), rng.normal(-1.0, 1.5, ham)])
+        # The same fit as scikit-learn's (practically unpenalised), on Platt's targets, classes balanced.
+        target = np.where(labels == 1, (spam + 1) / (spam + 2), 1 / (ham + 2))
+        balance = np.where(labels == 1, len(labels) / (2 * spam), len(labels) / (2 * ham))
+        fit = LogisticRegression(C=1e8, tol=1e-12, max_iter=10_000).fit(
+            np.concatenate([values, values]).reshape(-1, 1), [1] * len(values) + [0] * len(values),
+            sample_weight=np.concatenate([target * balance, (1 - target) * balance]))
+        assert training.platt(values, labels) == pytest.approx((fit.coef_[0, 0], fit.intercept_[0]), abs=1e-5)
+    labels = np.array([0] * 20 + [1] * 20)
+    scale, shift = training.platt(np.linspace(-3, 3, 40), labels)
+    assert 0 < scale < 50 and abs(shift) < 5
+    assert training.platt(-np.linspace(-3, 3, 40), labels) == (1.0, 0.0)
+
+
 def test_the_blend_with_the_base_is_the_formula_model_score_computes():
     examples = make_examples(rounds=2)
+    labels = np.array([e.label for e in examples])
     base = base_model()
     model, metrics = train(examples, base)
     share = base_share(12, 12)
@@ -72,10 +117,11 @@ def test_the_blend_with_the_base_is_the_formula_model_score_computes():
 
     features = [extract(e.text, e.context) for e in examples]
     matrix = feature_matrix(features)
-    local = fit_logistic(matrix, np.array([e.label for e in examples]))
+    local = fit_logistic(matrix, labels)
+    a, c = training.platt(training._cv_decision_values(matrix, labels), labels)
     scale, shift = base.calibration
     base_raw = scale * (matrix @ base.weights.astype(np.float64) + base.bias) + shift - training.PRIOR_SHIFT
-    local_raw = local.estimator.decision_function(local.design(matrix))
+    local_raw = a * local.estimator.decision_function(local.design(matrix)) + c
     expected = sigmoid(share * base_raw + (1 - share) * local_raw + training.PRIOR_SHIFT)
     assert max(abs(model.score(f) - p) for f, p in zip(features, expected)) < 1e-6
 

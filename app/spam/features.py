@@ -14,7 +14,6 @@ trained on the old features are retrained instead of misread.
 Only the first MAX_CHARS characters are read: scoring time stays bounded whatever is posted.
 """
 import html
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -23,8 +22,13 @@ from functools import lru_cache
 import mmh3
 import numpy as np
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 MAX_CHARS = 1000
+# Each block of the text (words and pairs; character n-grams) is scaled to length n ** (0.5 - BLOCK_POWER)
+# for n distinct terms: each term is worth 1 / n ** BLOCK_POWER. 0.5 (unit length) would make a spam
+# phrase weigh less the more words surround it; 0 (each term 1) would let a long comment's many weak
+# words outvote everything. In between, evidence grows with length, sublinearly.
+BLOCK_POWER = 0.25
 
 # Words, word pairs and the facts below share the first space; character n-grams have the second.
 WORD_SPACE = 1 << 16
@@ -93,20 +97,25 @@ def extract(text: str, context: Context) -> Features:
     terms = [(word, claimed) for word, (claimed, _) in words.items()]
     terms += [(pair, (mmh3.hash(pair, _PAIR_SEED, signed=False) & _MASK,)) for pair in pairs]
     chars = sorted(set().union(*[grams for _, grams in words.values()]))
-    # Words, pairs and n-grams count once each, each block scaled to unit length (long and short
-    # comments weigh alike); the facts count 1. Indices that collide add up.
+    # Words, pairs and n-grams count once each, each term of a block worth 1 / n ** BLOCK_POWER (see
+    # there); the facts count 1. Indices that collide add up.
     distinct = {claimed[0] for _, claimed in terms}
-    values = dict.fromkeys(distinct, 1.0 / math.sqrt(len(distinct)) if distinct else 0.0)
+    values = dict.fromkeys(distinct, _term_value(len(distinct)))
     for label, key in _facts(raw, links, context):
         index = mmh3.hash(key, _FACT_SEED, signed=False) & _MASK
         values[index] = values.get(index, 0.0) + 1.0
         if label:
             terms.append((label, (index,)))
     first = sorted(values)
-    char_value = 1.0 / math.sqrt(len(chars)) if chars else 0.0
+    char_value = _term_value(len(chars))
     return Features(indices=np.array(first + chars, dtype=np.int32),
                     values=np.array([values[i] for i in first] + [char_value] * len(chars), dtype=np.float32),
                     terms=tuple(terms))
+
+
+def _term_value(count: int) -> float:
+    """What each of ``count`` distinct terms of a block is worth."""
+    return 1.0 / count ** BLOCK_POWER if count else 0.0
 
 
 def _read_words(segment: str, words: dict, pairs: dict) -> None:

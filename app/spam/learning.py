@@ -7,7 +7,8 @@ fits it, faded in over the shipped base model, and the version row is written wi
 
 A version is due (``due``): after every new verdict while fewer than EVERY_VERDICT_BELOW labels are
 in, then every EVERY_N verdicts, once a day whatever happened (a deleted account's or an erased
-comment's label leaves then at the latest), and when an admin asks (``state.request_retrain``).
+comment's label leaves then at the latest), when an admin asks (``state.request_retrain``), and after
+an upgrade that changed the features (FEATURE_VERSION: versions of the old ones are ignored).
 Several workers may run: one trains at a time (a lease on the state row).
 """
 import bisect
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 EVERY_VERDICT_BELOW = 100
 EVERY_N = 20
 NIGHTLY = timedelta(hours=24)
+# After an upgrade with new features, a version is trained at once; if that fails, again this much later.
+NEW_FEATURES_RETRY = timedelta(hours=1)
 # A worker that died while training lets another train after this long.
 LEASE = timedelta(minutes=10)
 # Versions whose weights are kept (the newest; older rows keep their counts and metrics).
@@ -85,7 +88,16 @@ def due(row: SpamFilterState | None, labels: int) -> str | None:
         return f"{new} new decisions"
     if attempted_at is None or utcnow() - attempted_at >= NIGHTLY:
         return "nightly"
+    if utcnow() - attempted_at >= NEW_FEATURES_RETRY and _no_version_of_these_features():
+        return "new features"
     return None
+
+
+def _no_version_of_these_features() -> bool:
+    """True after an upgrade that changed FEATURE_VERSION: every server scores with the base model
+    until a version of the new features is trained."""
+    return db.session.scalar(select(SpamModelVersion.id).where(
+        SpamModelVersion.feature_version == FEATURE_VERSION).limit(1)) is None
 
 
 def run_due() -> int:
