@@ -254,15 +254,9 @@ def test_training_and_scoring_never_open_a_connection(monkeypatch):
     assert attempts == []
 
 
-def test_a_thousand_character_comment_scores_well_within_two_milliseconds():
-    import time
-
+def test_an_empty_or_unreadable_comment_still_gets_a_score():
+    # How fast scoring is belongs to make spam-bench (p50/p99), not to a timed test.
     model = base_model()
-    text = "some words that keep coming back again and again, with a few new ones " * 15
-    timings = []
-    for i in range(50):
-        started = time.process_time()  # CPU time: what a busy test machine does not inflate
-        model.score(extract(f"{i} {text}", Context()))
-        timings.append(time.process_time() - started)
-    assert sorted(timings)[len(timings) // 2] < 0.002
-    assert not math.isnan(model.score(extract("", Context())))
+    for text in ("", " \u200b ", "<br>", "&nbsp;" * 3, "\ufe0f" * 10):
+        score = model.score(extract(text, Context()))
+        assert not math.isnan(score) and 0.0 <= score <= 1.0
