@@ -31,8 +31,6 @@ def record_event(action: str, *, actor: User | None, comment: Comment | None = N
     return event
 
 
-
-
 def record_automatic(action: str, *, comment_id: int, user_id: int, to_status: str, reason: str) -> None:
     """A rule's decision on a new comment (actor NULL), as one Core INSERT: the row ``record_event``
     writes, without the ORM's flush of an object with a SQL expression in it (a post holds often)."""

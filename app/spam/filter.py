@@ -4,9 +4,10 @@
 while the filter is enabled. It costs one query, whatever happens: the filter's settings, the id of
 the newest model version and the author's history (approved comments, up to APPROVED_CAP: the
 features bucket them at 20+; whether this is their first comment) are read together, and with them
-the moderation settings, so that a post reads the rules' settings and the filter's at once (``read``). The model of
-that version is loaded once per process and kept (``_Models``), so a version trained by the worker
-is picked up by the next comment every server scores, without a restart. Before any version
+the moderation settings, so that a post reads the rules' settings and the filter's at once
+(``read``). The model of that version is loaded once per process and kept (``_Models``), so a
+version trained by the worker is picked up by the next comment every server scores, without a
+restart. Before any version
 exists, the shipped base model scores. Scoring reads the first 1,000 characters and never leaves
 the process.
 

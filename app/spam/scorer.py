@@ -72,7 +72,8 @@ class Model:
         if len(positive) > n:
             floor = np.partition(push[positive], len(positive) - n)[len(positive) - n]
             positive = positive[push[positive] >= floor]
-        pushes = sorted(((terms[i][0], float(push[i])) for i in positive), key=lambda item: (-item[1], item[0]))
+        pushes = sorted(((terms[i][0], float(push[i])) for i in positive),
+                        key=lambda item: (-item[1], item[0]))
         return pushes[:n]
 
     def to_bytes(self) -> bytes:
