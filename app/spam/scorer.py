@@ -10,7 +10,6 @@ import math
 import struct
 import zlib
 from dataclasses import dataclass, field
-from itertools import chain
 
 import numpy as np
 
@@ -56,17 +55,14 @@ class Model:
         terms = features.terms
         if not terms or n <= 0 or not len(features.indices):
             return []
-        # Every index a term claims, as a position in ``features.indices`` (sorted); the term of each.
+        # Every index a term claims (each is one of ``features.indices``, which are sorted), as a position
+        # there; the term of each.
         sizes = np.fromiter((len(indices) for _, indices in terms), dtype=np.int64, count=len(terms))
-        claimed = np.fromiter(chain.from_iterable(indices for _, indices in terms), dtype=np.int64,
-                              count=int(sizes.sum()))
         owner = np.repeat(np.arange(len(terms)), sizes)
-        positions = np.searchsorted(features.indices, claimed).clip(max=len(features.indices) - 1)
-        present = features.indices[positions] == claimed
-        claims = np.bincount(positions[present], minlength=len(features.indices))
+        positions = np.searchsorted(features.indices, features.claimed)
+        claims = np.bincount(positions, minlength=len(features.indices))
         pushed = (self.weights[features.indices].astype(np.float64) * features.values) * self.calibration[0]
-        share = np.where(present, pushed[positions] / np.maximum(claims[positions], 1), 0.0)
-        push = np.bincount(owner, weights=share, minlength=len(terms))
+        push = np.bincount(owner, weights=pushed[positions] / claims[positions], minlength=len(terms))
         # The n largest positive pushes (all those tied with the n-th too), ordered by push, then label.
         positive = np.flatnonzero(push > 0)
         if len(positive) > n:
