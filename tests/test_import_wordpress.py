@@ -67,3 +67,39 @@ def test_statuses_authors_and_keys(app, runner, client):
     assert "comments: 0 imported" in again.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Comment)) == 8
+
+
+PLAIN_PERMALINKS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/1.0/">
+<channel>{items}</channel></rss>
+"""
+# As WordPress's plain permalinks and Isso's own test export have them: no post id, the page in the
+# query string, e-mails followed by a line break, a comment with no date but GMT's and no type.
+PLAIN_ITEM = """<item><title>{title}</title><link>{link}</link>
+  <wp:comment><wp:comment_id>{id}</wp:comment_id><wp:comment_author><![CDATA[Ohai]]></wp:comment_author>
+    <wp:comment_author_email>test@example.org
+    </wp:comment_author_email>
+    <wp:comment_date_gmt>2014-04-29 15:21:3{id}</wp:comment_date_gmt>
+    <wp:comment_content>
+      <![CDATA[Comment {id}]]></wp:comment_content>
+    <wp:comment_approved>1</wp:comment_approved><wp:comment_parent>0</wp:comment_parent>
+  </wp:comment></item>"""
+
+
+@pytest.mark.parametrize("key_mode", ["identifier", "url"])
+def test_plain_permalinks_keep_their_posts_apart(app, runner, client, tmp_path, key_mode):
+    items = [("Four", "http://example.tld/?p=4", 1), ("Six", "http://example.tld/?p=6", 2),
+             ("Four again", "https://example.tld/index.php?utm_source=feed&p=4#comments", 3),
+             ("A page", "http://example.tld/?page_id=2&replytocom=1", 4)]
+    path = tmp_path / "plain.xml"
+    path.write_text(PLAIN_PERMALINKS.format(items="".join(
+        PLAIN_ITEM.format(title=title, link=link.replace("&", "&amp;"), id=n) for title, link, n in items)),
+        encoding="utf-8")
+    output = import_file(runner, path, "--key", key_mode)
+    assert "articles: 3 new" in output and "comments: 4 imported (approved 4)" in output
+    counts = client.get("/api/v1/counts", query_string={
+        "keys": "example.tld-p-4,example.tld-p-6,example.tld-page_id-2,example.tld"}).get_json()["counts"]
+    assert counts == {"example.tld-p-4": 2, "example.tld-p-6": 1, "example.tld-page_id-2": 1, "example.tld": 0}
+    with app.app_context():
+        assert db.session.scalar(select(User.email).where(User.display_name == "Ohai")) == "test@example.org"
+        assert sorted(db.session.scalars(select(Comment.body))) == [f"Comment {n}" for n in range(1, 5)]

@@ -9,7 +9,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from markdownify import MarkdownConverter
 
@@ -107,12 +107,17 @@ def parse_time(text: str | None) -> datetime | None:
 # -- article keys ---------------------------------------------------------------------------------
 
 _NOT_KEY = re.compile(r"[^A-Za-z0-9._:\-]+")
-_INDEX_PAGE = re.compile(r"/index\.html?$", re.IGNORECASE)
+_INDEX_PAGE = re.compile(r"/index\.(?:html?|php)$", re.IGNORECASE)
+# Query parameters that name the page itself: WordPress's plain permalinks (/?p=123, /?page_id=2).
+# They are kept; every other parameter (utm_*, replytocom, amp ...) is dropped.
+_PAGE_PARAMETERS = frozenset({"p", "page_id"})
 
 
 def normalise_url(url: str) -> str:
-    """host + path: no scheme (http and https are one page), no query, no fragment, no trailing
-    ``index.html`` or slash, the host lower-cased and the path's escapes made canonical."""
+    """host + path: no scheme (http and https are one page), no fragment, no trailing ``index.html``,
+    ``index.php`` or slash, the host lower-cased and the path's escapes made canonical; of the query
+    only the parameters that name a page (``_PAGE_PARAMETERS``), so that every post of a blog with
+    plain permalinks (``/?p=4``) does not become one article."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -122,7 +127,9 @@ def normalise_url(url: str) -> str:
     if port and port not in (80, 443):
         host += f":{port}"
     path = quote(unquote(_INDEX_PAGE.sub("/", parts.path)), safe="/")
-    return host + path.rstrip("/")
+    page = "&".join(f"{name}={quote(value, safe='')}" for name, value in sorted(parse_qsl(parts.query))
+                    if name in _PAGE_PARAMETERS and value)
+    return host + path.rstrip("/") + (f"?{page}" if page else "")
 
 
 def key_from_text(text: str) -> str | None:
