@@ -244,3 +244,76 @@ def test_workers_give_the_same_database_as_none(app, runner, tmp_path, monkeypat
         recount()
         db.session.commit()
     assert content(app) == alone
+
+
+def test_posts_without_an_id_or_a_readable_date_still_import_once(app, runner, client, tmp_path):
+    """As remark42's and Talkyard's test exports have them: a post with no dsq:id (its <id>, or else
+    what it says, identifies it) and dates a person typed wrong (dated as their thread, and counted)."""
+    posts = [('dsq:id="10"', "2019-07-08T20:21:00Z", "First, with an id"),
+             ("", "2019-07-08T20:22:00Z", "No dsq:id, an id element", "<id>legacy-7</id>"),
+             ("", "2019-07-08T20:23:00Z", "No id at all"),
+             ('dsq:id="13"', "2019-07-08T20:21;22Z", "A date with a typo")]
+    body = "".join(
+        f'<post {attrs}>{extra[0] if extra else ""}<message><![CDATA[<p>{text}</p>]]></message>'
+        f"<createdAt>{created}</createdAt><isDeleted>false</isDeleted><isSpam>false</isSpam>"
+        f"<author><name>Ann</name><email>ann@mail.example</email><isAnonymous>true</isAnonymous></author>"
+        f'<thread dsq:id="1" /></post>' for attrs, created, text, *extra in posts)
+    path = tmp_path / "odd.xml"
+    path.write_text('<?xml version="1.0" encoding="utf-8"?><disqus xmlns="http://disqus.com" '
+                    'xmlns:dsq="http://disqus.com/disqus-internals"><thread dsq:id="1"><id>odd</id>'
+                    "<link>https://blog.example/odd/</link><title>Odd</title>"
+                    f"<createdAt>2019-07-01T09:00:00Z</createdAt></thread>{body}</disqus>", encoding="utf-8")
+    first = run(runner, "disqus", path)
+    assert first.exit_code == 0, first.output
+    assert "comments: 4 imported (approved 4)" in first.output and "unreadable dates: 1" in first.output
+    data = thread(client, "odd", sort="oldest")
+    assert [(c["body_html"], c["created_at"][:16]) for c in data["comments"]] == [
+        ("<p>A date with a typo</p>", "2019-07-01T09:00"), ("<p>First, with an id</p>", "2019-07-08T20:21"),
+        ("<p>No dsq:id, an id element</p>", "2019-07-08T20:22"), ("<p>No id at all</p>", "2019-07-08T20:23")]
+    again = run(runner, "disqus", path)
+    assert "comments: 0 imported" in again.output and "duplicate 4" in again.output
+    assert rows(app, Comment) == 4
+
+
+def test_a_file_cut_short_leaves_what_it_imported_consistent(app, runner, client, tmp_path):
+    """An export cut off mid-comment (an interrupted download): the batches read before the break are
+    imported, counted and placed as the API shows them; the whole file imported afterwards completes
+    them, nothing twice."""
+    whole = tmp_path / "whole.xml"
+    posts = [("p1", None, "false", "false", "Top one"), ("p2", "p1", "false", "false", "Reply to one"),
+             ("p3", None, "true", "false", "Deleted top"), ("p4", "p3", "false", "false", "Reply to deleted"),
+             ("p5", None, "false", "false", "Top five"), ("p6", "p9", "false", "false", "Reply before its parent"),
+             ("p7", None, "false", "false", "Seven " + "long " * 40), ("p9", None, "false", "false", "Nine")]
+    whole.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><disqus xmlns="http://disqus.com" '
+        'xmlns:dsq="http://disqus.com/disqus-internals"><thread dsq:id="t"><id>cut</id>'
+        "<link>https://blog.example/cut/</link><title>Cut</title></thread>" + "".join(
+            f'<post dsq:id="{sid}"><message><![CDATA[<p>{text}</p>]]></message>'
+            f"<createdAt>2020-01-0{n + 1}T10:00:00Z</createdAt><isDeleted>{deleted}</isDeleted>"
+            f"<isSpam>{spam}</isSpam><author><name>Ann</name><isAnonymous>true</isAnonymous></author>"
+            f'<thread dsq:id="t" />' + (f'<parent dsq:id="{parent}" />' if parent else "") + "</post>"
+            for n, (sid, parent, deleted, spam, text) in enumerate(posts)) + "</disqus>", encoding="utf-8")
+    text = whole.read_text(encoding="utf-8")
+    cut = tmp_path / "cut.xml"
+    cut.write_text(text[:text.index("Seven") + 30], encoding="utf-8")  # inside p7's CDATA
+
+    broken = run(runner, "disqus", cut, "--batch-size", "2", "--workers", "0")
+    assert broken.exit_code == 1
+    assert "cannot read all of" in broken.output and "run the import again" in broken.output
+    assert "comments: 5 imported (approved 5); 1 tombstones" in broken.output
+    data = thread(client, "cut", sort="oldest")
+    shown = [(c["body_html"], [r["body_html"] for r in c["replies"]]) for c in data["comments"]]
+    assert data["total"] == 5
+    assert client.get("/api/v1/counts", query_string={"keys": "cut"}).get_json() == {"counts": {"cut": 5}}
+    assert shown == [("<p>Top one</p>", ["<p>Reply to one</p>"]), (None, ["<p>Reply to deleted</p>"]),
+                     ("<p>Top five</p>", []), ("<p>Reply before its parent</p>", [])]
+
+    complete = run(runner, "disqus", whole, "--batch-size", "2", "--workers", "0")
+    assert complete.exit_code == 0, complete.output
+    assert "comments: 2 imported (approved 2); 0 tombstones" in complete.output
+    data = thread(client, "cut", sort="oldest")
+    assert data["total"] == 7
+    assert client.get("/api/v1/counts", query_string={"keys": "cut"}).get_json() == {"counts": {"cut": 7}}
+    nine = next(c for c in data["comments"] if c["body_html"] == "<p>Nine</p>")
+    assert [r["body_html"] for r in nine["replies"]] == ["<p>Reply before its parent</p>"]
+    assert rows(app, Comment) == 8

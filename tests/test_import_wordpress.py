@@ -103,3 +103,41 @@ def test_plain_permalinks_keep_their_posts_apart(app, runner, client, tmp_path, 
     with app.app_context():
         assert db.session.scalar(select(User.email).where(User.display_name == "Ohai")) == "test@example.org"
         assert sorted(db.session.scalars(select(Comment.body))) == [f"Comment {n}" for n in range(1, 5)]
+
+
+def test_editors_notes_and_other_kinds_of_rows_are_not_comments(app, runner, client, tmp_path):
+    """WordPress 6.9 keeps editors' notes on blocks in the comments table (type ``note``), WooCommerce
+    its order notes: none is a reader's comment, and approving one would publish it."""
+    rows = [("1", "", "1", "A reader's comment"), ("2", "note", "0", "Note on para 1"),
+            ("3", "note", "1", "Resolved note"), ("4", "order_note", "0", "Order shipped"),
+            ("5", "review", "1", "Five stars, a product review"), ("6", "comment", "1", "Typed comment")]
+    comments = "".join(
+        f"""<wp:comment><wp:comment_id>{n}</wp:comment_id><wp:comment_author>Ann</wp:comment_author>
+        <wp:comment_date_gmt>2025-11-0{n} 10:00:00</wp:comment_date_gmt>
+        <wp:comment_content><![CDATA[{text}]]></wp:comment_content>
+        <wp:comment_approved>{approved}</wp:comment_approved><wp:comment_type>{kind}</wp:comment_type>
+        <wp:comment_parent>0</wp:comment_parent></wp:comment>""" for n, kind, approved, text in rows)
+    path = tmp_path / "notes.xml"
+    path.write_text(PLAIN_PERMALINKS.format(items=f"<item><title>Post</title><link>https://wp.example/post/</link>"
+                                                  f"<wp:post_id>7</wp:post_id>{comments}</item>"), encoding="utf-8")
+    output = import_file(runner, path)
+    assert "comments: 3 imported (approved 3)" in output and "other 3" in output
+    shown = client.get("/api/v1/articles/7/comments").get_json()["comments"]
+    assert sorted(c["body_html"] for c in shown) == [
+        "<p>A reader's comment</p>", "<p>Five stars, a product review</p>", "<p>Typed comment</p>"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Comment)) == 3
+
+
+def test_text_that_reads_as_markdown_stays_text(app, runner, client, tmp_path):
+    text = "1986. What a year\n\n> not a quote, `not code`, [not](a link) ~~kept~~"
+    comment = (f"<wp:comment><wp:comment_id>1</wp:comment_id><wp:comment_author>Ann</wp:comment_author>"
+               f"<wp:comment_content><![CDATA[{text}]]></wp:comment_content>"
+               f"<wp:comment_approved>1</wp:comment_approved><wp:comment_parent>0</wp:comment_parent></wp:comment>")
+    path = tmp_path / "literal.xml"
+    path.write_text(PLAIN_PERMALINKS.format(items=f"<item><title>Post</title><link>https://wp.example/post/</link>"
+                                                  f"<wp:post_id>8</wp:post_id>{comment}</item>"), encoding="utf-8")
+    import_file(runner, path)
+    [shown] = client.get("/api/v1/articles/8/comments").get_json()["comments"]
+    assert shown["body_html"] == ("<p>1986. What a year</p>\n"
+                                  "<p>&gt; not a quote, `not code`, [not](a link) ~~kept~~</p>")

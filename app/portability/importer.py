@@ -84,6 +84,9 @@ class Importer:
         if item.thread is None:
             self.report.skipped["orphan"] += 1
             return
+        if item.created_at is None:  # unreadable in the file: not "now", the newest of all comments
+            item.created_at = item.thread.created_at or utcnow()
+            self.report.undated += 1
         if item.skip:
             return self._skip(item, item.skip)
         body = prepared if prepared is not None else prepare_or_reason(item.body, item.html, self.max_length)
@@ -236,9 +239,13 @@ class Importer:
 
     # -- after the file -----------------------------------------------------------------------
 
-    def finish(self) -> Report:
+    def finish(self, complete: bool = True) -> Report:
+        """Tombstones, replies placed, counts made right; then commit. ``complete=False``: the file
+        broke off, so a parent not read yet may still come (a rerun of the whole file reads it): only
+        parents read and skipped become tombstones, and what was read is placed and counted, so that
+        the API shows it consistently."""
         self.flush()
-        self._tombstones()
+        self._tombstones(complete)
         placed = self._tree()
         if not self.dry_run:
             self._lock()
@@ -248,8 +255,9 @@ class Importer:
         self._commit()
         return self.report
 
-    def _tombstones(self) -> None:
-        """A deleted, skipped or missing parent with replies becomes a tombstone, never a lost subtree."""
+    def _tombstones(self, complete: bool = True) -> None:
+        """A deleted, skipped or missing parent with replies becomes a tombstone, never a lost subtree
+        (``complete=False``: not a missing one, the rest of the file may hold it)."""
         wanted = {parent: child for child, parent in self.parent_of.items()
                   if child in self.local and parent not in self.local}
         while wanted:
@@ -259,8 +267,10 @@ class Importer:
             if parent in self.skipped:
                 thread, created_at = self.skipped[parent]
                 article_id = self._article(thread) if thread is not None else None
-            else:  # not in the file at all: in the thread of its reply
+            elif complete:  # not in the file at all: in the thread of its reply
                 article_id, created_at = self._whereabouts(self.local[child])
+            else:
+                continue
             if article_id is None:
                 continue
             self._lock()

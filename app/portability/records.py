@@ -19,7 +19,7 @@ from ..text import clean_multiline
 
 # A body longer than this many times MAX_COMMENT_LENGTH is cut, with a note saying so.
 LONG_BODY_FACTOR = 10
-SKIP_REASONS = ("deleted", "pingback", "trackback", "orphan", "duplicate", "empty", "unrenderable")
+SKIP_REASONS = ("deleted", "pingback", "trackback", "orphan", "duplicate", "empty", "unrenderable", "other")
 
 
 @dataclass(slots=True)
@@ -57,7 +57,7 @@ class Item:
     thread: Thread | None
     parent_id: str | None
     author: Author | None
-    created_at: datetime
+    created_at: datetime | None  # None: unreadable in the source (the importer dates it, and counts it)
     body: str
     html: bool  # the body is HTML (Disqus, WordPress), not Markdown (Isso)
     status: str = "approved"
@@ -77,18 +77,20 @@ class Report:
     capped: int = 0  # replies attached at MAX_DEPTH
     long: int = 0  # bodies over MAX_COMMENT_LENGTH, imported as they are
     truncated: int = 0  # bodies over LONG_BODY_FACTOR x MAX_COMMENT_LENGTH, cut with a note
+    undated: int = 0  # comments whose date was unreadable: dated as their article
 
-    def lines(self, dry_run: bool) -> list[str]:
+    def lines(self, dry_run: bool, complete: bool = True) -> list[str]:
         statuses = ", ".join(f"{status} {n}" for status, n in sorted(self.comments.items())) or "none"
         skipped = ", ".join(f"{reason} {self.skipped[reason]}" for reason in SKIP_REASONS)
         return [
-            "Dry run: nothing was written." if dry_run else "Import done.",
+            "Dry run: nothing was written." if dry_run else "Import done." if complete else (
+                "Import stopped by an error in the file; what was read before it is imported:"),
             f"articles: {self.articles} new",
             f"comments: {sum(self.comments.values())} imported ({statuses}); {self.tombstones} tombstones",
             f"authors: {self.authors} new accounts",
             f"skipped: {skipped}",
             f"replies attached at the maximum depth: {self.capped}; long bodies kept: {self.long}, "
-            f"cut: {self.truncated}",
+            f"cut: {self.truncated}; unreadable dates: {self.undated} (dated as their article)",
         ]
 
 
@@ -176,7 +178,9 @@ class _Converter(MarkdownConverter):
         return alt
 
 
-_CONVERTER = _Converter(heading_style="ATX", bullets="-")
+# escape_misc: text that reads as Markdown (``1986. A year``, ``> x``, ``- x``, backticks, brackets)
+# stays the text the source showed, not a list, quote or code span.
+_CONVERTER = _Converter(heading_style="ATX", bullets="-", escape_misc=True)
 _BLOCK_TAGS = re.compile(r"<(?:p|div|br|ul|ol|blockquote|pre|h[1-6]|table)\b", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")

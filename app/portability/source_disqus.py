@@ -5,10 +5,10 @@ element is dropped once read, so memory stays bounded whatever the file's size.
 isSpam -> the spam queue; isDeleted -> not imported (a tombstone if it has replies). A post whose
 thread comes later in the file waits for it; one whose thread never comes is an orphan.
 """
+import hashlib
 import os
 from collections.abc import Iterator
 
-from ..timeutil import utcnow
 from .records import Author, Item, Thread, parse_time
 from .xmlsafe import iterparse
 
@@ -66,7 +66,7 @@ class DisqusSource:
                 name = _local(element.tag)
                 if name == "thread" and element.get(DSQ_ID):
                     threads[element.get(DSQ_ID)] = _thread(element)
-                elif name == "post" and element.get(DSQ_ID):
+                elif name == "post":
                     item, thread_id = _post(element, threads)
                     if item.thread is None and thread_id:
                         waiting.append((item, thread_id))
@@ -95,13 +95,26 @@ def _author(children: dict) -> Author | None:
     return Author(name=_text(fields, "name"), email=_text(fields, "email"), handle=username, login=username)
 
 
+def _post_id(element, children: dict, thread_id: str | None) -> str:
+    """The post's dsq:id; without one (some exports have such posts) its <id>, or else a digest of
+    what it says, so that importing the file again still finds it imported."""
+    if element.get(DSQ_ID):
+        return element.get(DSQ_ID)
+    if _text(children, "id"):
+        return "id:" + _text(children, "id")
+    author = children.get("author")
+    said = [thread_id or "", _text(children, "createdAt"), _text(children, "message"),
+            *((_text(_children(author), name) for name in ("name", "email")) if author is not None else ())]
+    return "digest:" + hashlib.sha256("\x00".join(said).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def _post(element, threads: dict[str, Thread]) -> tuple[Item, str | None]:
     children = _children(element)
     thread_id = _ref(children, "thread")
     skip = "deleted" if _flag(children, "isDeleted") else None
-    item = Item(source_id=element.get(DSQ_ID), thread=threads.get(thread_id or ""),
+    item = Item(source_id=_post_id(element, children, thread_id), thread=threads.get(thread_id or ""),
                 parent_id=_ref(children, "parent"), author=_author(children),
-                created_at=parse_time(_text(children, "createdAt")) or utcnow(),
+                created_at=parse_time(_text(children, "createdAt")),
                 body=_text(children, "message"), html=True,
                 status="spam" if _flag(children, "isSpam") else "approved", skip=skip)
     return item, thread_id

@@ -9,18 +9,18 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..timeutil import utcnow
 from .records import Author, Item, Thread
 
 MODES = {1: "approved", 2: "pending"}
 DELETED_MODE = 4
 
 
-def _time(value) -> datetime:
+def _time(value) -> datetime | None:
+    """A Unix time; None when unreadable (the importer then dates the comment, and counts it)."""
     try:
         return datetime.fromtimestamp(float(value), tz=timezone.utc)
     except (TypeError, ValueError, OverflowError, OSError):
-        return utcnow()
+        return None
 
 
 class IssoSource:

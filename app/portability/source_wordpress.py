@@ -3,19 +3,22 @@ http or https), streamed with a hardened parser (xmlsafe: entity declarations an
 are refused): each comment is read when its element ends and then dropped, and each post when it ends.
 
 comment_approved 1 -> approved, 0 -> pending, spam -> spam, trash (and post-trashed) -> not imported
-(a tombstone if it has replies); pingbacks and trackbacks are not imported (counted).
+(a tombstone if it has replies); pingbacks and trackbacks are not imported (counted), nor is any other
+kind of "comment" WordPress keeps in the same table: editors' notes on blocks (``note``, WordPress 6.9),
+WooCommerce's order notes and the like (counted as ``other``). Reviews are readers' comments and come in.
 """
 import os
 import re
 from collections.abc import Iterator
 
-from ..timeutil import utcnow
 from .records import Author, Item, Thread, paragraphs, parse_time
 from .xmlsafe import iterparse
 
 WP_NAMESPACE = re.compile(r"^https?://wordpress\.org/export/1\.[0-2]/$")
 STATUSES = {"1": "approved", "approve": "approved", "0": "pending", "hold": "pending", "spam": "spam"}
 TRASHED = {"trash", "post-trashed"}
+# comment_type values that are readers' comments ("review": WooCommerce's product reviews).
+COMMENT_TYPES = {"", "comment", "review"}
 
 
 def _name(tag: str) -> str:
@@ -89,14 +92,15 @@ def _comment(element, thread: Thread) -> Item | None:
     skip = None
     if kind in ("pingback", "trackback"):
         skip = kind
+    elif kind not in COMMENT_TYPES:
+        skip = "other"
     elif approved in TRASHED:
         skip = "deleted"
     parent = fields.get("wp:comment_parent", "").strip()
     user_id = fields.get("wp:comment_user_id", "").strip()
     author = Author(name=fields.get("wp:comment_author", ""), email=fields.get("wp:comment_author_email", ""),
                     handle=f"wp-user-{user_id}" if user_id not in ("", "0") else "")
-    created = (parse_time(fields.get("wp:comment_date_gmt")) or parse_time(fields.get("wp:comment_date"))
-               or utcnow())
+    created = parse_time(fields.get("wp:comment_date_gmt")) or parse_time(fields.get("wp:comment_date"))
     return Item(source_id=source_id, thread=thread if thread.source_id else None,
                 parent_id=parent if parent not in ("", "0") else None, author=author, created_at=created,
                 body=paragraphs(fields.get("wp:comment_content", "")), html=True,
