@@ -261,7 +261,7 @@ def test_posts_without_an_id_or_a_readable_date_still_import_once(app, runner, c
     path = tmp_path / "odd.xml"
     path.write_text('<?xml version="1.0" encoding="utf-8"?><disqus xmlns="http://disqus.com" '
                     'xmlns:dsq="http://disqus.com/disqus-internals"><thread dsq:id="1"><id>odd</id>'
-                    "<link>https://blog.example/odd/</link><title>Odd</title>"
+                    "<link>https://blog.example/odd/</link><title>Odd</title><isClosed>true</isClosed>"
                     f"<createdAt>2019-07-01T09:00:00Z</createdAt></thread>{body}</disqus>", encoding="utf-8")
     first = run(runner, "disqus", path)
     assert first.exit_code == 0, first.output
@@ -273,6 +273,7 @@ def test_posts_without_an_id_or_a_readable_date_still_import_once(app, runner, c
     again = run(runner, "disqus", path)
     assert "comments: 0 imported" in again.output and "duplicate 4" in again.output
     assert rows(app, Comment) == 4
+    assert client.get("/api/v1/articles/odd").get_json()["status"] == "closed"  # isClosed
 
 
 def test_a_file_cut_short_leaves_what_it_imported_consistent(app, runner, client, tmp_path):

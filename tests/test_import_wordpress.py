@@ -141,3 +141,25 @@ def test_text_that_reads_as_markdown_stays_text(app, runner, client, tmp_path):
     [shown] = client.get("/api/v1/articles/8/comments").get_json()["comments"]
     assert shown["body_html"] == ("<p>1986. What a year</p>\n"
                                   "<p>&gt; not a quote, `not code`, [not](a link) ~~kept~~</p>")
+
+
+def test_a_post_closed_to_comments_is_a_closed_article(app, runner, client, tmp_path):
+    comment = ("<wp:comment><wp:comment_id>1</wp:comment_id><wp:comment_author>Ann</wp:comment_author>"
+               "<wp:comment_content>Said before it closed</wp:comment_content>"
+               "<wp:comment_approved>1</wp:comment_approved></wp:comment>")
+    items = "".join(f"<item><title>{status}</title><link>https://wp.example/{status}/</link>"
+                    f"<wp:post_id>{n}</wp:post_id><wp:comment_status>{status}</wp:comment_status>"
+                    f"{comment.replace('<wp:comment_id>1<', f'<wp:comment_id>{n}<')}</item>"
+                    for n, status in ((20, "closed"), (21, "open")))
+    path = tmp_path / "closed.xml"
+    path.write_text(PLAIN_PERMALINKS.format(items=items), encoding="utf-8")
+    import_file(runner, path)
+    assert client.get("/api/v1/articles/20").get_json()["status"] == "closed"
+    assert client.get("/api/v1/articles/21").get_json()["status"] == "open"
+
+
+def test_blank_lines_before_the_xml_declaration_are_read_past(app, runner, client, tmp_path):
+    """A plugin that prints a line break makes WordPress start its export with it."""
+    path = tmp_path / "blank.xml"
+    path.write_text("\n\n  " + WXR.read_text(encoding="utf-8"), encoding="utf-8")
+    assert "comments: 7 imported" in import_file(runner, path)

@@ -208,7 +208,8 @@ class Importer:
                 _INSERT_ARTICLE, dict(
                     key=key, title=" ".join(thread.title.split())[:300] or key,
                     url=thread.url.strip() if not check_url(thread.url.strip()) else "",
-                    status=ArticleStatus.OPEN.value, moderation=ArticleModeration.INHERIT.value,
+                    status=(ArticleStatus.CLOSED if thread.closed else ArticleStatus.OPEN).value,
+                    moderation=ArticleModeration.INHERIT.value,
                     meta_source="page", comment_count=0, version=0,
                     created_at=thread.created_at or utcnow())).scalar_one()
         self.by_key[key] = self.articles[thread.source_id] = article_id

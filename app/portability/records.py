@@ -30,6 +30,7 @@ class Thread:
     url: str = ""
     title: str = ""
     created_at: datetime | None = None
+    closed: bool = False  # comments closed there: a new article is made closed
 
 
 @dataclass(slots=True)

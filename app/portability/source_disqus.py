@@ -83,7 +83,7 @@ def _thread(element) -> Thread:
     children = _children(element)
     return Thread(source_id=element.get(DSQ_ID), identifier=_text(children, "id"),
                   url=_text(children, "link"), title=_text(children, "title"),
-                  created_at=parse_time(_text(children, "createdAt")))
+                  created_at=parse_time(_text(children, "createdAt")), closed=_flag(children, "isClosed"))
 
 
 def _author(children: dict) -> Author | None:

@@ -79,7 +79,8 @@ def _thread(post) -> Thread:
     return Thread(source_id=post_id or fields.get("guid", "").strip() or fields.get("link", "").strip(),
                   identifier=post_id, url=fields.get("link", "").strip(),
                   title=fields.get("title", "").strip(),
-                  created_at=parse_time(fields.get("wp:post_date_gmt")) or parse_time(fields.get("wp:post_date")))
+                  created_at=parse_time(fields.get("wp:post_date_gmt")) or parse_time(fields.get("wp:post_date")),
+                  closed=fields.get("wp:comment_status", "").strip().lower() == "closed")
 
 
 def _comment(element, thread: Thread) -> Item | None:

@@ -62,6 +62,16 @@ def check_prolog(handle: BinaryIO) -> None:
 
 def iterparse(handle: BinaryIO, events: tuple[str, ...]):
     """ElementTree's ``iterparse`` over the whole of ``handle``, once its prolog is checked."""
+    start = _xml_start(handle)
+    handle.seek(start)
     check_prolog(handle)
-    handle.seek(0)
+    handle.seek(start)
     return _c_iterparse(handle, events=events)
+
+
+def _xml_start(handle: BinaryIO) -> int:
+    """Where the XML begins: after the blank lines a WordPress plugin sometimes prints before the
+    export's ``<?xml`` declaration (XML allows nothing before it, so the parser would refuse the file)."""
+    head = handle.read(PROLOG_CHUNK)
+    rest = head.lstrip(b" \t\r\n")
+    return len(head) - len(rest) if rest.startswith(b"<") else 0
