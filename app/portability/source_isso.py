@@ -39,8 +39,12 @@ class IssoSource:
     def __iter__(self) -> Iterator[Item]:
         connection = self._connect()
         try:
-            threads = {row[0]: Thread(source_id=str(row[0]), url=row[1] or "", title=row[2] or "")
-                       for row in connection.execute("SELECT id, uri, title FROM threads")}
+            # Isso keeps no date for a thread: its first comment's stands in.
+            threads = {row[0]: Thread(source_id=str(row[0]), url=row[1] or "", title=row[2] or "",
+                                      created_at=_time(row[3]) if row[3] is not None else None)
+                       for row in connection.execute(
+                           "SELECT threads.id, uri, title, (SELECT min(created) FROM comments"
+                           " WHERE comments.tid = threads.id) FROM threads")}
             rows = connection.execute(
                 "SELECT tid, id, parent, created, mode, text, author, email, likes, dislikes "
                 "FROM comments ORDER BY id")
