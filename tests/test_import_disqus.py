@@ -276,6 +276,21 @@ def test_posts_without_an_id_or_a_readable_date_still_import_once(app, runner, c
     assert client.get("/api/v1/articles/odd").get_json()["status"] == "closed"  # isClosed
 
 
+def test_an_identifier_that_is_a_url_is_keyed_as_a_url(app, runner, client, tmp_path):
+    path = tmp_path / "url-ids.xml"
+    path.write_text('<?xml version="1.0" encoding="utf-8"?><disqus xmlns="http://disqus.com" '
+                    'xmlns:dsq="http://disqus.com/disqus-internals"><thread dsq:id="1">'
+                    "<id>http://www.radio-t.com/p/2011/03/05/podcast-229/?utm_source=x</id>"
+                    "<link>http://www.radio-t.com/p/2011/03/05/podcast-229/</link><title>229</title></thread>"
+                    '<post dsq:id="2"><message>Hi</message><createdAt>2011-03-05T10:00:00Z</createdAt>'
+                    "<author><name>Ann</name><isAnonymous>true</isAnonymous></author>"
+                    '<thread dsq:id="1" /></post></disqus>', encoding="utf-8")
+    result = run(runner, "disqus", path)
+    assert result.exit_code == 0, result.output
+    counts = client.get("/api/v1/counts", query_string={"keys": "www.radio-t.com-p-2011-03-05-podcast-229"})
+    assert counts.get_json() == {"counts": {"www.radio-t.com-p-2011-03-05-podcast-229": 1}}
+
+
 def test_a_file_cut_short_leaves_what_it_imported_consistent(app, runner, client, tmp_path):
     """An export cut off mid-comment (an interrupted download): the batches read before the break are
     imported, counted and placed as the API shows them; the whole file imported afterwards completes

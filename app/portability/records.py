@@ -110,6 +110,7 @@ def parse_time(text: str | None) -> datetime | None:
 # -- article keys ---------------------------------------------------------------------------------
 
 _NOT_KEY = re.compile(r"[^A-Za-z0-9._:\-]+")
+_ABSOLUTE_URL = re.compile(r"https?://[^/\s]", re.IGNORECASE)
 _INDEX_PAGE = re.compile(r"/index\.(?:html?|php)$", re.IGNORECASE)
 # Query parameters that name the page itself: WordPress's plain permalinks (/?p=123, /?page_id=2).
 # They are kept; every other parameter (utm_*, replytocom, amp ...) is dropped.
@@ -155,7 +156,9 @@ def article_key(thread: Thread, mode: str) -> str | None:
     if thread.url.strip() and from_url is None:
         from_url = "index"  # the site's home page: "/" or "https://blog.example/" without a host part
     from_identifier = None
-    if identifier:
+    if _ABSOLUTE_URL.match(identifier):  # sites that give Disqus the page's URL as its identifier
+        from_identifier = key_from_text(normalise_url(identifier))
+    elif identifier:
         from_identifier = identifier if KEY_RE.fullmatch(identifier) else key_from_text(identifier)
     first, second = (from_identifier, from_url) if mode == "identifier" else (from_url, from_identifier)
     return first or second
