@@ -333,3 +333,29 @@ def test_a_file_cut_short_leaves_what_it_imported_consistent(app, runner, client
     nine = next(c for c in data["comments"] if c["body_html"] == "<p>Nine</p>")
     assert [r["body_html"] for r in nine["replies"]] == ["<p>Reply before its parent</p>"]
     assert rows(app, Comment) == 8
+
+
+def test_a_reply_to_a_comment_of_another_thread_stays_in_its_own(app, runner, client, tmp_path):
+    """A source that moved a thread can list a reply under a comment of another thread: a tree no post
+    could make, whose reply no page would show. It is imported top-level in its own thread, counted."""
+    path = tmp_path / "moved.xml"
+    posts = [("p1", "t1", None, "In one"), ("p2", "t2", "p1", "In two, replying to one"),
+             ("p3", "t1", "p1", "In one, replying to one")]
+    path.write_text('<?xml version="1.0" encoding="utf-8"?><disqus xmlns="http://disqus.com" '
+                    'xmlns:dsq="http://disqus.com/disqus-internals">' + "".join(
+                        f'<thread dsq:id="{t}"><id>moved-{t}</id><title>{t}</title></thread>' for t in ("t1", "t2"))
+                    + "".join(f'<post dsq:id="{sid}"><message>{text}</message>'
+                              f"<createdAt>2020-01-0{n + 1}T10:00:00Z</createdAt>"
+                              f"<author><name>Ann</name><isAnonymous>true</isAnonymous></author>"
+                              f'<thread dsq:id="{thread}" />' + (f'<parent dsq:id="{parent}" />' if parent else "")
+                              + "</post>" for n, (sid, thread, parent, text) in enumerate(posts))
+                    + "</disqus>", encoding="utf-8")
+    result = run(runner, "disqus", path)
+    assert result.exit_code == 0, result.output
+    assert "replies to another thread's comment: 1 (top-level in their own)" in result.output
+    one, two = thread(client, "moved-t1"), thread(client, "moved-t2")
+    assert [(c["body_html"], [r["body_html"] for r in c["replies"]]) for c in one["comments"]] == [
+        ("<p>In one</p>", ["<p>In one, replying to one</p>"])]
+    assert [(c["body_html"], c["depth"], c["parent_id"]) for c in two["comments"]] == [
+        ("<p>In two, replying to one</p>", 0, None)]
+    assert (one["total"], two["total"]) == (2, 1)

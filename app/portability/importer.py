@@ -56,6 +56,7 @@ class Importer:
         self.by_key: dict[str, int] = {}
         self.parent_of: dict[str, str] = {}  # source comment id -> its parent's source id
         self.placement: dict[int, tuple] = {}  # local id -> (parent, root, depth), final at insert
+        self.article_of: dict[int, int] = {}  # local comment id -> its article (this run's, and looked up)
         self.skipped: dict[str, tuple[Thread, object]] = {}  # not imported: (thread, created_at)
         self.touched: set[int] = set()  # articles this file has comments on
         self.changed: set[int] = set()  # articles whose thread this run changed
@@ -159,6 +160,7 @@ class Importer:
             pairs = [(sid, local) for (sid, _author, _row), local in zip(self.pending, ids)]
             self._remember("comment", pairs)
             self.local.update(pairs)
+            self.article_of.update((local, row["article_id"]) for local, row in zip(ids, rows))
             self.placement.update((local, (row["parent_id"], row["root_id"], row["depth"]))
                                   for local, row, is_final in zip(ids, rows, final) if is_final)
             self.pending, self.pending_ids = [], set()
@@ -172,7 +174,7 @@ class Importer:
         if parent_sid is None:
             return True
         parent = self.local.get(parent_sid)
-        if parent is None or parent not in self.placement:
+        if parent is None or parent not in self.placement or self.article_of.get(parent) != row["article_id"]:
             return False
         p_parent, p_root, p_depth = self.placement[parent]
         if p_depth < self.max_depth:
@@ -280,6 +282,7 @@ class Importer:
             local = next(self._fake_ids) if self.dry_run else insert_many(_COMMENTS, [row])[0]
             self._remember("comment", [(parent, local)])
             self.local[parent] = local
+            self.article_of[local] = article_id
             self.touched.add(article_id)
             self.changed.add(article_id)
             self.report.tombstones += 1
@@ -295,9 +298,17 @@ class Importer:
         return (row.article_id, row.created_at) if row else (None, None)
 
     def _tree(self) -> dict[int, tuple[int | None, int | None, int]]:
-        """local id -> (parent, root, depth) of every reply of the file, capped at max_depth."""
+        """local id -> (parent, root, depth) of every reply of the file, capped at max_depth. A reply
+        to a comment of another thread (a source can move threads) stays top-level in its own: a
+        parent in another article is a tree no post could make, and no page would show the reply."""
         up = {self.local[c]: self.local[p] for c, p in self.parent_of.items()
               if c in self.local and p in self.local and self.local[c] != self.local[p]}
+        self._look_up_articles(set(up) | set(up.values()))
+        elsewhere = [child for child, parent in up.items()
+                     if self.article_of.get(child) != self.article_of.get(parent)]
+        for child in elsewhere:
+            del up[child]
+        self.report.elsewhere = len(elsewhere)
         placed: dict[int, tuple[int | None, int | None, int]] = {}
         for start in up:
             chain, on_chain, node = [], set(), start
@@ -319,6 +330,14 @@ class Importer:
                     placed[node] = (p_parent, p_root, p_depth)
                     self.report.capped += 1
         return placed
+
+    def _look_up_articles(self, ids: set[int]) -> None:
+        """``article_of`` for comments an earlier run imported."""
+        missing = sorted(i for i in ids if i not in self.article_of)
+        for start in range(0, len(missing), CHUNK):
+            chunk = missing[start:start + CHUNK]
+            self.article_of.update(db.session.execute(
+                select(Comment.id, Comment.article_id).where(Comment.id.in_(chunk))).all())
 
     def _place(self, placed: dict) -> set[int]:
         """Write the tree where the stored rows differ (new rows, or an interrupted run's); the

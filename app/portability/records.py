@@ -79,6 +79,7 @@ class Report:
     long: int = 0  # bodies over MAX_COMMENT_LENGTH, imported as they are
     truncated: int = 0  # bodies over LONG_BODY_FACTOR x MAX_COMMENT_LENGTH, cut with a note
     undated: int = 0  # comments whose date was unreadable: dated as their article
+    elsewhere: int = 0  # replies to a comment of another thread: top-level in their own
 
     def lines(self, dry_run: bool, complete: bool = True) -> list[str]:
         statuses = ", ".join(f"{status} {n}" for status, n in sorted(self.comments.items())) or "none"
@@ -91,7 +92,8 @@ class Report:
             f"authors: {self.authors} new accounts",
             f"skipped: {skipped}",
             f"replies attached at the maximum depth: {self.capped}; long bodies kept: {self.long}, "
-            f"cut: {self.truncated}; unreadable dates: {self.undated} (dated as their article)",
+            f"cut: {self.truncated}; unreadable dates: {self.undated} (dated as their article); "
+            f"replies to another thread's comment: {self.elsewhere} (top-level in their own)",
         ]
 
 
