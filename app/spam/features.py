@@ -16,7 +16,7 @@ Only the first MAX_CHARS characters are read: scoring time stays bounded whateve
 import html
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import mmh3
@@ -59,7 +59,7 @@ class Features:
     values: np.ndarray
     terms: tuple[tuple[str, tuple[int, ...]], ...]
     # Every index each term claims, the terms in order, one after the other (for ``Model.explain``).
-    claimed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    claimed: np.ndarray
 
 
 # Zero-width and direction characters, soft hyphens, variation selectors, the BOM: invisible, so
@@ -79,8 +79,8 @@ _DIGIT = re.compile(r"\d")
 _SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu"}
 _NO_INDICES = np.zeros(0, dtype=np.int32)
 _ASCII = re.compile("[\x00-\x7f]+")
-# Every byte but the ASCII capitals; but the ASCII small letters (what str.isupper and str.islower
-# count in ASCII text).
+# The bytes to delete to keep only the ASCII capitals, or only the small letters: in ASCII text, what
+# str.isupper and str.islower count.
 _NOT_UPPER = bytes(b for b in range(256) if not 65 <= b <= 90)
 _NOT_LOWER = bytes(b for b in range(256) if not 97 <= b <= 122)
 
