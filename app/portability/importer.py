@@ -258,7 +258,7 @@ class Importer:
         self._commit()
         return self.report
 
-    def _tombstones(self, complete: bool = True) -> None:
+    def _tombstones(self, complete: bool) -> None:
         """A deleted, skipped or missing parent with replies becomes a tombstone, never a lost subtree
         (``complete=False``: not a missing one, the rest of the file may hold it)."""
         wanted = {parent: child for child, parent in self.parent_of.items()

@@ -41,7 +41,7 @@ class IssoSource:
         try:
             # Isso keeps no date for a thread: its first comment's stands in.
             threads = {row[0]: Thread(source_id=str(row[0]), url=row[1] or "", title=row[2] or "",
-                                      created_at=_time(row[3]) if row[3] is not None else None)
+                                      created_at=_time(row[3]))
                        for row in connection.execute(
                            "SELECT threads.id, uri, title, (SELECT min(created) FROM comments"
                            " WHERE comments.tid = threads.id) FROM threads")}
