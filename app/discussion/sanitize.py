@@ -79,6 +79,8 @@ _UNSAFE_CHARS = re.compile("[\x00\ud800-\udfff\U0010fff0-\U0010fff3]")
 
 # Characters that take no room on screen, on top of whitespace, controls and format characters (Cf).
 _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+# Each distinct non-ASCII character of a text is looked up once, not every character (accented prose).
+_NON_ASCII = re.compile("[^\x00-\x7f]")
 
 
 class RenderError(ValueError):
@@ -356,6 +358,9 @@ def key_of_text(text: str) -> str:
     """``text_key`` of the ``shown_text`` of some HTML."""
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():  # the invisible characters and format controls (Cf) are none of them ASCII
-        text = "".join(char for char in text if char not in _INVISIBLE and unicodedata.category(char) != "Cf")
+        hidden = {char for char in set(_NON_ASCII.findall(text))
+                  if char in _INVISIBLE or unicodedata.category(char) == "Cf"}
+        if hidden:
+            text = text.translate(dict.fromkeys(map(ord, hidden)))
     text = " ".join(text.split()).casefold()
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

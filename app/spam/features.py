@@ -17,7 +17,8 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import chain
 
 import mmh3
 import numpy as np
@@ -58,8 +59,11 @@ class Features:
     indices: np.ndarray
     values: np.ndarray
     terms: tuple[tuple[str, tuple[int, ...]], ...]
-    # Every index each term claims, the terms in order, one after the other (for ``Model.explain``).
-    claimed: np.ndarray
+
+    @cached_property
+    def claimed(self) -> np.ndarray:
+        """Every index each term claims, the terms in order, one after the other (for ``Model.explain``)."""
+        return np.fromiter(chain.from_iterable(indices for _, indices in self.terms), dtype=np.int32)
 
 
 # Zero-width and direction characters, soft hyphens, variation selectors, the BOM: invisible, so
@@ -77,7 +81,6 @@ _URL = re.compile(
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[\u2190-\u2bff\U0001F000-\U0001FAFF]")
 _DIGIT = re.compile(r"\d")
 _SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu"}
-_NO_INDICES = np.zeros(0, dtype=np.int32)
 _ASCII = re.compile("[\x00-\x7f]+")
 # The bytes to delete to keep only the ASCII capitals, or only the small letters: in ASCII text, what
 # str.isupper and str.islower count.
@@ -92,7 +95,7 @@ def extract(text: str, context: Context) -> Features:
     text = _REPEATS.sub(r"\1\1\1", raw.casefold().replace("\u2019", "'"))
 
     # Each word (as _word_features gives it) and each pair once, in order of appearance.
-    words: dict[str, tuple[str, tuple[int, ...], np.ndarray]] = {}
+    words: dict[str, tuple[str, tuple[int, ...], tuple[int, ...]]] = {}
     pairs: dict[str, None] = {}
     links: list[str] = []
     start = 0
@@ -103,9 +106,9 @@ def extract(text: str, context: Context) -> Features:
     _read_words(text[start:], words, pairs)
 
     terms = [(word, claimed) for word, claimed, _ in words.values()]
-    # Every word's own index and n-grams, as arrays: the n-grams are those at WORD_SPACE and above.
-    word_claimed = np.concatenate([array for _, _, array in words.values()]) if words else _NO_INDICES
-    chars = _unique(word_claimed[word_claimed >= WORD_SPACE])
+    # The character n-grams of every word, once each (they are at WORD_SPACE and above): one join of
+    # bytes. Concatenating an array a word cost a post about a quarter more (docs/performance.md).
+    chars = _unique(np.frombuffer(b"".join([grams for _, _, grams in words.values()]), dtype=np.int32))
     others = [mmh3.hash(pair, _PAIR_SEED, signed=False) & _MASK for pair in pairs]
     terms += [(pair, (index,)) for pair, index in zip(pairs, others)]
     # Words, pairs and n-grams count once each, each term of a block worth 1 / n ** BLOCK_POWER (see
@@ -117,14 +120,12 @@ def extract(text: str, context: Context) -> Features:
         values[index] = values.get(index, 0.0) + 1.0
         if label:
             terms.append((label, (index,)))
-            others.append(index)
     first = sorted(values)
     return Features(
         indices=np.concatenate([np.array(first, dtype=np.int32), chars]),
         values=np.concatenate([np.array([values[i] for i in first], dtype=np.float32),
                                np.full(len(chars), _term_value(len(chars)), dtype=np.float32)]),
-        terms=tuple(terms),
-        claimed=np.concatenate([word_claimed, np.array(others, dtype=np.int32)]))
+        terms=tuple(terms))
 
 
 def _unique(indices: np.ndarray) -> np.ndarray:
@@ -157,12 +158,13 @@ def _shape(token: str) -> str:
     return _DIGIT.sub("0", token) if _DIGIT.search(token) else token
 
 
-# About 1.3 KB a word (its index tuple and array): 16,384 words, up to ~22 MB per process, cover nearly
+# About 1 KB a word (its index tuple and bytes): 16,384 words, up to ~17 MB per process, cover nearly
 # every word of a site's comments; a word out of the cache costs ~10 us to hash again.
 @lru_cache(maxsize=16384)
-def _word_features(token: str) -> tuple[str, tuple[int, ...], np.ndarray]:
+def _word_features(token: str) -> tuple[str, tuple[int, ...], bytes]:
     """A token as a word; the indices it claims (its own, then its character 2-4-grams', of the word
-    padded with < and >), as a tuple and as an array. Cached: most words come back again and again."""
+    padded with < and >), and its n-grams again as int32 bytes (joined in one call for a whole
+    comment). Cached: most words come back again and again."""
     word = _shape(token)
     own = mmh3.hash(word, _WORD_SEED, signed=False) & _MASK
     if word.isdigit() or not word[0].isalnum():
@@ -172,7 +174,7 @@ def _word_features(token: str) -> tuple[str, tuple[int, ...], np.ndarray]:
         claimed = (own,) + tuple(sorted({
             WORD_SPACE + (mmh3.hash(padded[i:i + n], _CHAR_SEED, signed=False) & _MASK)
             for n in (2, 3, 4) for i in range(len(padded) - n + 1)}))
-    return word, claimed, np.array(claimed, dtype=np.int32)
+    return word, claimed, np.array(claimed[1:], dtype=np.int32).tobytes()
 
 
 def _facts(raw: str, links: list[str], context: Context) -> list[tuple[str | None, str]]:
