@@ -38,10 +38,17 @@ class Post:
 
 
 def read_posts(path: Path) -> list[Post]:
-    """A file's comments, oldest first, text cleaned: entities unescaped, <br /> and U+FEFF gone."""
+    """A file's comments, oldest first, text cleaned: entities unescaped, <br /> and U+FEFF gone.
+
+    A comment without a date (some files of the collection have no date on their spam) keeps its
+    place in the file: it takes the date of the comment listed before it. Sorted as an empty date, all
+    of them would come first, and a replay would learn every undated spam before any approval."""
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    posts = [Post(row["DATE"], row["AUTHOR"], clean(row["CONTENT"]), int(row["CLASS"])) for row in rows]
+    posts, listed_before = [], ""
+    for row in rows:
+        listed_before = row["DATE"].strip() or listed_before
+        posts.append(Post(listed_before, row["AUTHOR"], clean(row["CONTENT"]), int(row["CLASS"])))
     return sorted(posts, key=lambda post: post.posted_at)
 
 

@@ -1,6 +1,7 @@
 """``make spam-bench``: the spam filter replayed on labelled comments as a site would live them.
 
     .venv/bin/python scripts/spam_bench.py [--data DIR] [--skip-10k] [--show-held] [--show-missed]
+    .venv/bin/python scripts/spam_bench.py --site FILE.csv [--site ...] [--show-held] [--show-missed]
 
 For each of the three YouTube files in turn (a rotation): a base model is built from the two OTHER
 files only, then the held-out file is replayed in time order as a stream of posts and moderator
@@ -15,6 +16,11 @@ Printed: AUC and precision/recall at both thresholds per window of decisions lea
 scoring time per comment (features included, wall and CPU time: on a busy machine the wall-clock tail
 is the scheduler's) p50/p99; model bytes; refit times, and a refit on 10,000 decisions (synthetic:
 real comments with a few words of others put in). A table of the targets ends it.
+
+``--site FILE.csv`` replays a labelled file of your own instead (the collection's columns: DATE,
+AUTHOR, CONTENT, CLASS 1 for spam), as your site would meet it on the first day: with the shipped base
+model, in time order, learning each label after scoring it; the same windows, the ordinary comments
+held and the targets for that file alone.
 """
 import argparse
 import os
@@ -32,6 +38,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from build_spam_base import DATA, FILES, as_examples, build, read_posts  # noqa: E402
 
+from app.spam.base_model import base_model  # noqa: E402
 from app.spam.features import Context, extract  # noqa: E402
 from app.spam.scorer import Model  # noqa: E402
 from app.spam.training import Example, train  # noqa: E402
@@ -158,8 +165,14 @@ def main() -> None:
     parser.add_argument("--show-held", action="store_true", help="print the ordinary comments held")
     parser.add_argument("--show-missed", action="store_true",
                         help="print the spam scored below 0.5 after 200 decisions, with its score")
+    parser.add_argument("--site", type=Path, action="append",
+                        help="replay this labelled CSV with the shipped base model instead (repeatable)")
     args = parser.parse_args()
     ordinary = [line.strip() for line in ORDINARY.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if args.site:
+        for path in args.site:
+            replay_site(path, ordinary, args)
+        return
 
     pooled = {"with": [], "without": []}
     held_shares, score_ms, score_cpu_ms, refits, sizes = [], [], [], [], []
@@ -172,19 +185,10 @@ def main() -> None:
         without = replay(stream, None)
         print_windows("with the base model", window_rows(with_base))
         print_windows("without a base model", window_rows(without))
-        if args.show_missed:
-            missed = missed_spam(with_base, stream)
-            print(f"  spam missed at 0.5 after 200 decisions (with the base): {len(missed)}")
-            for score, text in missed:
-                print(f"      {score:.2f}  {' '.join(text.split())[:160]}")
+        report_misses_and_holds(with_base, stream, ordinary, args)
         for key, run in (("with", with_base), ("without", without)):
             pooled[key].append(run)
-        share, held = held_share(with_base.model_at_200, ordinary)
-        held_shares.append(share)
-        print(f"  ordinary comments held at 0.5 after 200 decisions: {share:.1%} ({len(held)}/{len(ordinary)})")
-        if args.show_held:
-            for score, text in held:
-                print(f"      {score:.2f}  {text}")
+        held_shares.append(held_share(with_base.model_at_200, ordinary)[0])
         score_ms.extend(with_base.score_ms)
         score_cpu_ms.extend(with_base.score_cpu_ms)
         refits.extend(with_base.refit_seconds)
@@ -217,17 +221,56 @@ def main() -> None:
               f"model {len(model.to_bytes()):,} bytes")
         sizes.append(len(model.to_bytes()))
 
-    after = rows[-1]
+    print_targets(rows[-1], max(held_shares), cpu_p99, p99, max(sizes), refit_10k)
+
+
+def replay_site(path: Path, ordinary: list[str], args) -> None:
+    """A site's own labelled file, replayed as it would live it from the first day (``--site``)."""
+    try:
+        stream = as_examples(read_posts(path))
+    except (KeyError, ValueError) as error:
+        raise SystemExit(f"{path}: expected CSV columns DATE, AUTHOR, CONTENT, CLASS (0 or 1): {error!r}")
+    print(f"\n== {path.name} as the site ({len(stream)} comments, {sum(e.label for e in stream)} spam);"
+          f" the shipped base model")
+    run = replay(stream, base_model())
+    rows = window_rows(run)
+    print_windows("with the shipped base model", rows)
+    print_windows("without a base model", window_rows(replay(stream, None)))
+    report_misses_and_holds(run, stream, ordinary, args)
+    share = held_share(run.model_at_200, ordinary)[0] if run.model_at_200 else float("nan")
+    print_targets(rows[-1], share)
+
+
+def report_misses_and_holds(run: Replay, stream: list[Example], ordinary: list[str], args) -> None:
+    if args.show_missed:
+        missed = missed_spam(run, stream)
+        print(f"  spam missed at 0.5 after 200 decisions: {len(missed)}")
+        for score, text in missed:
+            print(f"      {score:.2f}  {' '.join(text.split())[:160]}")
+    if run.model_at_200 is None:
+        print("  fewer than 200 decisions: nothing is measured after 200")
+        return
+    share, held = held_share(run.model_at_200, ordinary)
+    print(f"  ordinary comments held at 0.5 after 200 decisions: {share:.1%} ({len(held)}/{len(ordinary)})")
+    if args.show_held:
+        for score, text in held:
+            print(f"      {score:.2f}  {text}")
+
+
+def print_targets(after: dict, held_share_: float, cpu_p99: float | None = None, p99: float | None = None,
+                  size: int | None = None, refit_10k: float | None = None) -> None:
+    """The issue's targets: the quality ones always, the costs when measured."""
     targets = [
         ("precision at 0.5 after 200 decisions >= 0.95", after["p_hold"], after["p_hold"] >= 0.95),
         ("recall at 0.5 after 200 decisions >= 0.90", after["r_hold"], after["r_hold"] >= 0.90),
         ("precision at 0.9 after 200 decisions >= 0.98", after["p_spam"], after["p_spam"] >= 0.98),
-        ("ordinary comments held after 200 decisions <= 5% (worst rotation)", max(held_shares),
-         max(held_shares) <= 0.05),
-        ("scoring p99 <= 2 ms (CPU time)", cpu_p99, cpu_p99 <= 2.0),
-        ("scoring p99 <= 2 ms (wall clock)", p99, p99 <= 2.0),
-        ("model <= 5 MB (MB)", max(sizes) / 1e6, max(sizes) <= 5_000_000),
+        ("ordinary comments held after 200 decisions <= 5% (worst rotation)", held_share_,
+         held_share_ <= 0.05),
     ]
+    if cpu_p99 is not None:
+        targets += [("scoring p99 <= 2 ms (CPU time)", cpu_p99, cpu_p99 <= 2.0),
+                    ("scoring p99 <= 2 ms (wall clock)", p99, p99 <= 2.0),
+                    ("model <= 5 MB (MB)", size / 1e6, size <= 5_000_000)]
     if refit_10k is not None:
         targets.append(("refit of 10,000 decisions <= 5 s", refit_10k, refit_10k <= 5.0))
     print("\ntarget                                                              measured  result")
