@@ -283,7 +283,6 @@ def test_reject_or_spam_an_approved_comment_then_restore(app, login, alice, mode
 
 @pytest.mark.parametrize("setup, action", [
     (["reject"], "reject"),
-    (["spam"], "spam"),
     ([], "unpin"),
     (["pin"], "pin"),
 ])
@@ -375,6 +374,17 @@ def test_approving_an_approved_comment_confirms_it(app, login, alice, moderator,
     assert [(e[0], e[1], e[4], e[5]) for e in events(app, comment_id=comment_id)] == [
         ("approve", mod.id, "approved", "approved")]
     assert count(login) == 1  # counted once
+
+
+def test_marking_a_spam_comment_as_spam_confirms_it(app, login, alice, moderator, mod, article):
+    """As approving an approved one: 200, one more audit entry, from spam to spam; nothing else moves."""
+    comment_id = new_comment(login(alice), "cheap views here")["id"]
+    assert decide(moderator, comment_id, "spam").status_code == 200
+    response = decide(moderator, comment_id, "spam", reason="still spam")
+    assert response.status_code == 200 and response.get_json()["status"] == "spam"
+    assert [(e[0], e[1], e[4], e[5]) for e in events(app, comment_id=comment_id)] == [
+        ("spam", mod.id, "approved", "spam"), ("spam", mod.id, "spam", "spam")]
+    assert count(login) == 0
 
 
 # -- bulk -----------------------------------------------------------------------------------------

@@ -328,6 +328,16 @@ def test_high_scores_only_hold_until_the_filter_earns_the_spam_queue(
     queue = as_mod.get("/api/v1/moderation/queue?queue=spam").get_json()["comments"]
     assert queue[0]["id"] == sent["id"] and queue[0]["reasons"] == [reason]
 
+    # The moderator confirms it: 200, an audit entry from spam to spam, a spam label to learn from; the
+    # precision that earned the queue stays (a confirmation is a right score, not a reversal).
+    assert decide(as_mod, sent["id"], "spam", "confirmed")["status"] == "spam"
+    assert audit(app, sent["id"])[1:] == [("spam", mod.id, "spam", "spam", "confirmed")]
+    assert labels(app)[sent["id"]] == 1
+    deliver()
+    shown = as_mod.get(SPAM_FILTER).get_json()
+    assert shown["decisions"] == {"approve": 170, "spam": 31} and shown["spam_queue_active"] is True
+    assert shown["recent"]["precision_at_spam"] == 1.0
+
     # A spam threshold nothing reaches (the recent precision there is unknown) closes the queue again.
     assert login(admin).put(SPAM_FILTER, {"spam_threshold": 1.0}).get_json()["spam_queue_active"] is False
     assert new_comment(as_alice, SPAMMY + " 3")["status"] == "pending"

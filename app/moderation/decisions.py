@@ -18,10 +18,13 @@ MAX_BULK = 500
 
 # action -> (statuses it may start from, status it leads to). Approving an approved comment confirms
 # it (dismissing its flags, teaching the spam filter "not spam"): logged from approved to approved.
+# Marking a spam comment as spam confirms the spam filter's decision the same way (teaching it "spam"):
+# the filter's own decisions never train it, so without a confirmation the comments it is surest of
+# would never be learned from, and its precision at the spam threshold would count only reversals.
 _TRANSITIONS = {
     "approve": ((Status.PENDING, Status.REJECTED, Status.SPAM, Status.APPROVED), Status.APPROVED),
     "reject": ((Status.PENDING, Status.APPROVED, Status.SPAM), Status.REJECTED),
-    "spam": ((Status.PENDING, Status.APPROVED, Status.REJECTED), Status.SPAM),
+    "spam": ((Status.PENDING, Status.APPROVED, Status.REJECTED, Status.SPAM), Status.SPAM),
 }
 
 
