@@ -62,7 +62,8 @@ class Features:
 
     @cached_property
     def claimed(self) -> np.ndarray:
-        """Every index each term claims, the terms in order, one after the other (for ``Model.explain``)."""
+        """Every index each term claims, the terms in order, one after the other (for ``Model.explain``;
+        built when first asked, as only a held comment's reason needs it)."""
         return np.fromiter(chain.from_iterable(indices for _, indices in self.terms), dtype=np.int32)
 
 
