@@ -40,15 +40,17 @@ class Post:
 def read_posts(path: Path) -> list[Post]:
     """A file's comments, oldest first, text cleaned: entities unescaped, <br /> and U+FEFF gone.
 
-    A comment without a date (some files of the collection have no date on their spam) keeps its
-    place in the file: it takes the date of the comment listed before it. Sorted as an empty date, all
+    A comment without a date (some files of the collection have no date on their spam; a file may have
+    no DATE column) keeps its place in the file: it takes the date of the comment listed before it. Sorted as an empty date, all
     of them would come first, and a replay would learn every undated spam before any approval."""
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     posts, listed_before = [], ""
-    for row in rows:
-        listed_before = row["DATE"].strip() or listed_before
-        posts.append(Post(listed_before, row["AUTHOR"], clean(row["CONTENT"]), int(row["CLASS"])))
+    for number, row in enumerate(rows):
+        listed_before = (row.get("DATE") or "").strip() or listed_before
+        # Without an AUTHOR column (a site's own labelled file may have none), each comment its own author.
+        author = row["AUTHOR"] if "AUTHOR" in row else f"row {number}"
+        posts.append(Post(listed_before, author, clean(row["CONTENT"]), int(row["CLASS"])))
     return sorted(posts, key=lambda post: post.posted_at)
 
 

@@ -17,8 +17,8 @@ scoring time per comment (features included, wall and CPU time: on a busy machin
 is the scheduler's) p50/p99; model bytes; refit times, and a refit on 10,000 decisions (synthetic:
 real comments with a few words of others put in). A table of the targets ends it.
 
-``--site FILE.csv`` replays a labelled file of your own instead (the collection's columns: DATE,
-AUTHOR, CONTENT, CLASS 1 for spam), as your site would meet it on the first day: with the shipped base
+``--site FILE.csv`` replays a labelled file of your own instead (the collection's columns: CONTENT,
+CLASS 1 for spam or 0, and if you have them DATE and AUTHOR), as your site would meet it on the first day: with the shipped base
 model, in time order, learning each label after scoring it; the same windows, the ordinary comments
 held and the targets for that file alone.
 """
@@ -229,7 +229,8 @@ def replay_site(path: Path, ordinary: list[str], args) -> None:
     try:
         stream = as_examples(read_posts(path))
     except (KeyError, ValueError) as error:
-        raise SystemExit(f"{path}: expected CSV columns DATE, AUTHOR, CONTENT, CLASS (0 or 1): {error!r}")
+        raise SystemExit(f"{path}: expected CSV columns CONTENT and CLASS (0 or 1), and DATE and AUTHOR if "
+                         f"known: {error!r}")
     print(f"\n== {path.name} as the site ({len(stream)} comments, {sum(e.label for e in stream)} spam);"
           f" the shipped base model")
     run = replay(stream, base_model())
