@@ -2,7 +2,9 @@
 
     .venv/bin/python scripts/build_spam_base.py [--data DIR] [--out FILE] [--exclude NAME ...]
 
-Deterministic: the same files give the same bytes (no time in the model, fixed solver and seeds).
+Deterministic: the same files give the same bytes on one machine (no time in the model, fixed solver and
+seeds). Another machine's numerical libraries may change the calibration's last digits (the shipped file
+and a build here differ by 4e-10 in it; the weights are identical).
 The files are read, never copied; the model they give carries the attribution in NOTICE.
 """
 import argparse
