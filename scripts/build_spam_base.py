@@ -2,9 +2,9 @@
 
     .venv/bin/python scripts/build_spam_base.py [--data DIR] [--out FILE] [--exclude NAME ...]
 
-Deterministic: the same files give the same bytes on one machine (no time in the model, fixed solver and
-seeds). Another machine's numerical libraries may change the calibration's last digits (the shipped file
-and a build here differ by 4e-10 in it; the weights are identical).
+Deterministic: the same files give the same bytes on one machine (no time in the model, fixed solver
+and seeds). Another machine's numerical libraries may change the calibration's last digits (the
+shipped file and a build here differ by 4e-10 in it; the weights are identical).
 The files are read, never copied; the model they give carries the attribution in NOTICE.
 """
 import argparse
@@ -43,8 +43,9 @@ def read_posts(path: Path) -> list[Post]:
     """A file's comments, oldest first, text cleaned: entities unescaped, <br /> and U+FEFF gone.
 
     A comment without a date (some files of the collection have no date on their spam; a file may have
-    no DATE column) keeps its place in the file: it takes the date of the comment listed before it. Sorted as an empty date, all
-    of them would come first, and a replay would learn every undated spam before any approval."""
+    no DATE column) keeps its place in the file: it takes the date of the comment listed before it.
+    Sorted as an empty date, all of them would come first, and a replay would learn every undated spam
+    before any approval."""
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     posts, listed_before = [], ""

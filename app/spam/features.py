@@ -96,7 +96,7 @@ def extract(text: str, context: Context) -> Features:
     text = _REPEATS.sub(r"\1\1\1", raw.casefold().replace("\u2019", "'"))
 
     # Each word (as _word_features gives it) and each pair once, in order of appearance.
-    words: dict[str, tuple[str, tuple[int, ...], tuple[int, ...]]] = {}
+    words: dict[str, tuple[str, tuple[int, ...], bytes]] = {}
     pairs: dict[str, None] = {}
     links: list[str] = []
     start = 0
