@@ -108,7 +108,8 @@ def extract(text: str, context: Context) -> Features:
 
     terms = [(word, claimed) for word, claimed, _ in words.values()]
     # The character n-grams of every word, once each (they are at WORD_SPACE and above): one join of
-    # bytes. Concatenating an array a word cost a post about a quarter more (docs/performance.md).
+    # bytes. Concatenating an array a word made the filter's cost to a post 15-20% higher
+    # (docs/performance.md).
     chars = _unique(np.frombuffer(b"".join([grams for _, _, grams in words.values()]), dtype=np.int32))
     others = [mmh3.hash(pair, _PAIR_SEED, signed=False) & _MASK for pair in pairs]
     terms += [(pair, (index,)) for pair, index in zip(pairs, others)]
