@@ -16,7 +16,7 @@ INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.dev-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev run worker test bench bench-outbox spam-bench serve chromium migrate clean
+.PHONY: help venv dev run worker test bench bench-outbox bench-import spam-bench serve chromium migrate clean
 
 help:
 	@echo "make run     install, migrate, load the demo and serve on http://$(HOST):$(PORT), with the worker"
@@ -27,6 +27,8 @@ help:
 	@echo "             load-test them under gunicorn, logged out and in (DB=postgres: the same on a throwaway"
 	@echo "             database of the local PostgreSQL), then"
 	@echo "             the worker's throughput, memory and cost to posting (make bench-outbox alone)"
+	@echo "make bench-import  import a generated 100,000-comment Disqus file and export it again:"
+	@echo "             seconds and peak memory against the targets (DB=postgres: on the local PostgreSQL)"
 	@echo "make spam-bench  replay the labelled comment sets (../shared/data/spam) through the spam filter"
 	@echo "             in time order: AUC, precision/recall per window, scoring time, model size, refit time"
 	@echo "make serve   production server: gunicorn with gunicorn.conf.py (CAUSERIE_BIND, WEB_CONCURRENCY);"
@@ -100,6 +102,9 @@ bench: dev
 
 bench-outbox: dev
 	$(BIN)/python scripts/bench_outbox.py
+
+bench-import: dev
+	$(BIN)/python scripts/bench_import.py $(if $(filter postgres,$(DB)),--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test)
 
 spam-bench: venv
 	$(BIN)/python scripts/spam_bench.py

@@ -1,6 +1,7 @@
-"""Benchmark of `flask import disqus`: generates a Disqus export of N comments (default 100,000) in a
-temporary directory, imports it into a fresh database in a child process, and reports the import's
-seconds and peak RSS. Targets: < 60 s and < 250 MB.
+"""Benchmark of `flask import disqus` and `flask export`: generates a Disqus export of N comments
+(default 100,000) in a temporary directory, imports it into a fresh database in a child process, and
+reports the import's seconds and peak RSS; then exports that database to JSONL and reports the
+export's seconds. Targets: import < 60 s and < 250 MB, export < 30 s (``make bench-import``).
 
 Peak RSS is the largest of the import process and each of its worker processes (ru_maxrss of the
 child as wait4 reports it, which covers the descendants it waited for). Beside it, the peak of the
@@ -26,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS, TARGET_MB = 60, 250
+TARGET_EXPORT_SECONDS = 30
 WORDS = ("the quick brown fox jumps over a lazy dog while readers argue about tabs and spaces "
          "in comments that never end because everyone has an opinion").split()
 
@@ -125,13 +127,23 @@ def main() -> int:
         seconds = time.monotonic() - started
         stop.set()
         sampler.join()
+        jsonl = Path(tmp) / "export.jsonl"
+        export_started = time.monotonic()
+        exported = subprocess.run([*flask, "export", str(jsonl)], cwd=ROOT, env=env, capture_output=True,
+                                  text=True)
+        export_seconds = time.monotonic() - export_started
+        export_mb = jsonl.stat().st_size / 1e6 if jsonl.exists() else 0.0
     peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
     cpu = usage.ru_utime + usage.ru_stime
     print(output.strip())
     print(f"{args.comments} comments ({export.name}, {url.partition(':')[0]}): {seconds:.1f} s "
           f"(CPU {cpu:.1f} s), peak RSS {peak_mb:.0f} MB (whole tree, PSS: {tree_peak[0] / 1024:.0f} MB) "
           f"(targets < {TARGET_SECONDS} s, < {TARGET_MB} MB)")
-    ok = os.waitstatus_to_exitcode(status) == 0 and seconds < TARGET_SECONDS and peak_mb < TARGET_MB
+    print(exported.stdout.strip() or exported.stderr.strip())
+    print(f"export of that database: {export_seconds:.1f} s, {export_mb:.0f} MB of JSONL "
+          f"(target < {TARGET_EXPORT_SECONDS} s)")
+    ok = (os.waitstatus_to_exitcode(status) == 0 and seconds < TARGET_SECONDS and peak_mb < TARGET_MB
+          and exported.returncode == 0 and export_seconds < TARGET_EXPORT_SECONDS)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -24,6 +24,13 @@ Bounds (the source itself is capped at MAX_COMMENT_LENGTH, 10,000 code points, b
   formatting, and no input can take long (figures in docs/performance.md).
 - html5lib decodes character references one by one, so markdown-it's four escapes travel through bleach
   as private-use placeholders and are put back afterwards (the placeholders cannot come from the source).
+- Parsing markdown-it's HTML again with html5lib was 60% of bleach's time and a fifth of rendering a
+  comment. So bleach's sanitizer filter (the same allowlist, the same filters, the same serializer)
+  reads the tokens html5lib would have made of that HTML, built from markdown-it's own token stream
+  (``html5lib_mirror``, which mirrors markdown-it's renderer tag for tag and newline for newline). Text and
+  attribute values reach the serializer as text, so it escapes them: no markup can come from a
+  reader's words. What the mirror does not know (a fence with a language, a link inside a link) sends
+  the comment the old way, rendered to HTML and parsed by bleach; tests check both give the same bytes.
 """
 
 import hashlib
@@ -34,7 +41,7 @@ from html import escape
 from html.parser import HTMLParser
 
 from bleach.html5lib_shim import Filter
-from bleach.sanitizer import Cleaner
+from bleach.sanitizer import BleachSanitizerFilter, Cleaner
 from markdown_it import MarkdownIt
 from markdown_it.rules_block.blockquote import blockquote as _upstream_blockquote
 from markdown_it.rules_block.reference import reference as _upstream_reference
@@ -43,6 +50,8 @@ from markdown_it.rules_core.state_core import StateCore
 from markdown_it.rules_inline.linkify import SCHEME_RE
 from markdown_it.rules_inline.state_inline import StateInline
 from markdown_it.token import Token
+
+from .html5lib_mirror import ESCAPE_PLACEHOLDERS, Unmirrored, html5lib_tokens
 
 # Levels of block + inline nesting markdown-it builds (a blockquote costs one, a list item two).
 MAX_NESTING = 20
@@ -73,7 +82,7 @@ _LIST_START = re.compile(r"[0-9]{1,9}")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 # The only escapes markdown-it's renderer emits, and their stand-ins (Supplementary Private Use Area-B).
-_ESCAPES = {"&amp;": "\U0010fff0", "&lt;": "\U0010fff1", "&gt;": "\U0010fff2", "&quot;": "\U0010fff3"}
+_ESCAPES = ESCAPE_PLACEHOLDERS
 # Unencodable lone surrogates, NUL and our placeholders never reach the parser.
 _UNSAFE_CHARS = re.compile("[\x00\ud800-\udfff\U0010fff0-\U0010fff3]")
 
@@ -240,6 +249,10 @@ def _clean(html: str) -> str:
         html = html.replace(entity, placeholder)
     with _cleaner_lock:
         html = _cleaner.clean(html)
+    return _unplaceholder(html)
+
+
+def _unplaceholder(html: str) -> str:
     for entity, placeholder in _ESCAPES.items():
         html = html.replace(placeholder, entity)
     return html
@@ -263,6 +276,25 @@ def _parse(source: str) -> list[Token] | None:
         return None
 
 
+def _sanitized(tokens: list[Token]) -> str:
+    """The sanitized HTML of markdown-it's ``tokens``: as ``_clean`` of their rendering, without
+    parsing that rendering again (see the module's docstring)."""
+    try:
+        stream = html5lib_tokens(tokens)
+    except Unmirrored:
+        return _clean(_markdown.renderer.render(tokens, _markdown.options, {}))
+    with _cleaner_lock:
+        cleaner = _cleaner
+        filtered = BleachSanitizerFilter(
+            source=iter(stream), allowed_tags=cleaner.tags, attributes=cleaner.attributes,
+            strip_disallowed_tags=cleaner.strip, strip_html_comments=cleaner.strip_comments,
+            css_sanitizer=cleaner.css_sanitizer, allowed_protocols=cleaner.protocols)
+        for filter_class in cleaner.filters:
+            filtered = filter_class(source=filtered)
+        html = cleaner.serializer.render(filtered)
+    return _unplaceholder(html)
+
+
 def _count_safe_links(tokens: list[Token]) -> int:
     count = 0
     for block in tokens:
@@ -279,7 +311,7 @@ def render_with_links(source: str) -> tuple[str, int]:
         tokens = _parse(source)
         if tokens is None:
             return _clean(_plain_html(source)), len(_ABSOLUTE_URL.findall(source))
-        html = _clean(_markdown.renderer.render(tokens, _markdown.options, {}))
+        html = _sanitized(tokens)
     except RecursionError as error:
         raise RenderError("comment too deeply nested to render") from error
     return html, _count_safe_links(tokens)

@@ -343,7 +343,8 @@ class Importer:
         """Write the tree where the stored rows differ (new rows, or an interrupted run's); the
         parents that rows moved away from."""
         moved_from = set()
-        ids = sorted(placed)
+        # Rows placed for good at their insert (``_place_early``) are known to be right: not read again.
+        ids = sorted(cid for cid, place in placed.items() if self.placement.get(cid) != place)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
             rows = db.session.execute(select(Comment.id, Comment.parent_id, Comment.root_id, Comment.depth,
