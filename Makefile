@@ -26,6 +26,7 @@ help:
 	@echo "make bench   seed threads of 10..10,000 comments (and a lopsided one, and one under discussion) and"
 	@echo "             load-test them under gunicorn, logged out and in (DB=postgres: the same on a throwaway"
 	@echo "             database of the local PostgreSQL), then"
+	@echo "             POST against the commit issue 16 was filed on, side by side (bench_post_baseline.py),"
 	@echo "             the worker's throughput, memory and cost to posting (make bench-outbox alone)"
 	@echo "make bench-import  import a generated 100,000-comment Disqus file and export it again:"
 	@echo "             seconds and peak memory against the targets (DB=postgres: on the local PostgreSQL)"
@@ -97,6 +98,7 @@ test: dev chromium
 
 bench: dev
 	$(BIN)/python scripts/bench.py --db $(DB)
+	$(BIN)/python scripts/bench_post_baseline.py --db $(DB)
 	@if [ -f scripts/bench_render.py ]; then $(BIN)/python scripts/bench_render.py; fi
 	$(BIN)/python scripts/bench_outbox.py
 

@@ -17,8 +17,10 @@ What it does, all on 127.0.0.1 and all bounded in time:
    the readers of issue 15 (``bench_readers.py``: logged in, on a thread being
    posted to, on the lopsided thread); POSTing comments at concurrency 8 (then
    checking every 201 was stored once: "zero lost"), and again in alternating
-   rounds with the spam filter on and off (a second server, SPAM_FILTER=0), for
-   issue 16's "POST within 10%" (``--no-spam-filter-cost`` skips those).
+   rounds with the spam filter on and off (a second server, SPAM_FILTER=0): the
+   filter's own cost, stricter than issue 16's "POST within 10% of the day it
+   was filed", which ``bench_post_baseline.py`` (run next by ``make bench``)
+   measures against that commit (``--no-spam-filter-cost`` skips these rounds).
 4. The flood of issue 6: the app again with rate limits ON and the read lane
    of the README's production setup (``CAUSERIE_READ_BIND``), 50 posting
    clients (one user each) while one reader reads the first page of the
@@ -589,7 +591,9 @@ class Bench:
             ]
             if "spam_filter" in post:
                 cost = post["spam_filter"]["cost"]
-                found.append(("POST with the spam filter within 10% of without (16)", f"{cost:.0%} fewer",
+                # Stricter than issue 16's target (POST within 10% of the day it was filed, measured by
+                # bench_post_baseline.py): the filter's own cost against this same code without it.
+                found.append(("POST, spam filter on vs off (16, stricter)", f"{cost:.0%} fewer",
                               cost <= 0.10))
         if reader:
             found += [
