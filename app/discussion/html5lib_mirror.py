@@ -47,7 +47,7 @@ def _as_html5lib_reads(text: str) -> str:
 def html5lib_tokens(tokens: list[Token]) -> list[dict]:
     """What html5lib's walker yields for the tree of ``renderer.render(tokens)``; Unmirrored when a
     token is not one this module mirrors."""
-    return _Mirror().tokens(tokens)
+    return _Mirror().mirror(tokens)
 
 
 class _Mirror:
@@ -61,7 +61,7 @@ class _Mirror:
         self.text: list[str] = []  # the text node being gathered
         self.links = 0  # links open
 
-    def tokens(self, tokens: list[Token]) -> list[dict]:
+    def mirror(self, tokens: list[Token]) -> list[dict]:
         for index, token in enumerate(tokens):
             kind = token.type
             if kind == "inline":
