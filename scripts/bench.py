@@ -244,9 +244,11 @@ def free_port() -> int:
 
 
 class Server:
-    """A gunicorn master started by us, in its own session so we can stop all of it."""
+    """A gunicorn master started by us, in its own session so we can stop all of it; ``root``: the
+    checkout it serves (its own ``gunicorn.conf.py``), this one unless told."""
 
-    def __init__(self, name: str, target: str, env: dict, work: Path, extra_args=(), read_lane=False):
+    def __init__(self, name: str, target: str, env: dict, work: Path, extra_args=(), read_lane=False,
+                 root: Path = ROOT):
         self.name = name
         self.port = free_port()
         self.read_port = free_port() if read_lane else None
@@ -256,8 +258,8 @@ class Server:
             server_env["CAUSERIE_READ_BIND"] = f"{HOST}:{self.read_port}"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), *extra_args, target],
-                cwd=ROOT, env=server_env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                [str(BIN / "gunicorn"), "-c", str(root / "gunicorn.conf.py"), *extra_args, target],
+                cwd=root, env=server_env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True)
 
     def wait_ready(self, path: str, seconds: float = 60) -> None:

@@ -23,13 +23,12 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
 import sqlalchemy as sa
-from bench import POSTGRES, free_port, http_get, run_load, stop_process
+from bench import POSTGRES, Server, run_load
 from bench_readers import Account
 from bench_seed import make_body
 
@@ -44,21 +43,6 @@ _ADD_ARTICLE = ("from app import create_app\nfrom app.extensions import db\nfrom
                 "app = create_app()\nwith app.app_context():\n"
                 "    db.session.add(Article(key='bench-post', title='Bench', url='https://example.com/bench-post'))\n"
                 "    db.session.commit()\n")
-
-
-def _tree_cpu(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its descendants."""
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(child) for child in (task / "children").read_text().split()]
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
 
 
 def _postgres_cpu() -> float:
@@ -94,30 +78,15 @@ class Side:
                     "--role", "reader")
         subprocess.run([str(BIN / "python"), "-c", _ADD_ARTICLE], cwd=tree, env=self.env, check=True,
                        capture_output=True)
-        self.port = free_port()
-        self.log = open(work / f"{name}.log", "wb")
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", str(tree / "gunicorn.conf.py"), "app:create_app()"], cwd=tree,
-            env={**self.env, "CAUSERIE_BIND": f"127.0.0.1:{self.port}"}, stdin=subprocess.DEVNULL,
-            stdout=self.log, stderr=self.log, start_new_session=True)
-        self._wait_ready()
+        self.server = Server(name, "app:create_app()", self.env, work, root=tree)
+        self.server.wait_ready("/healthz")
+        self.port = self.server.port
         self.token = Account(self.port, READER[0], READER[2]).token()
         self.posted = self.cpu = self.postgres_cpu = self.elapsed = 0.0
 
     def _flask(self, *args: str) -> None:
         subprocess.run([str(BIN / "flask"), "--app", "app", *args], cwd=self.tree, env=self.env, check=True,
                        capture_output=True)
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if http_get(self.port, "/healthz")[0] < 500:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the {self.name} server did not start: see {self.log.name}")
 
     def spec(self, seconds: float, bodies: list[str]) -> dict:
         return {"host": "127.0.0.1", "port": self.port, "duration": seconds, "warmup": 0.5,
@@ -135,8 +104,7 @@ class Side:
         return self.posted / self.elapsed if self.elapsed else 0.0
 
     def close(self) -> None:
-        stop_process(self.process)
-        self.log.close()
+        self.server.stop()
         if self.pg_name:
             self._admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
@@ -178,9 +146,9 @@ def main() -> int:
                   f"{args.rounds} alternating rounds of {args.seconds:g} s")
             for number in range(args.rounds):
                 for side in sides if number % 2 == 0 else reversed(sides):
-                    cpu, postgres = _tree_cpu(side.process.pid), _postgres_cpu()
+                    cpu, postgres = side.server.cpu_seconds(), _postgres_cpu()
                     done = pool.submit(run_load, side.spec(args.seconds, bodies)).result()
-                    side.cpu += _tree_cpu(side.process.pid) - cpu
+                    side.cpu += side.server.cpu_seconds() - cpu
                     side.postgres_cpu += _postgres_cpu() - postgres
                     side.posted += done["statuses"].get(201, 0)
                     side.elapsed += done["elapsed"]
