@@ -285,13 +285,24 @@ class Server:
         total, todo = 0.0, [self.process.pid]
         while todo:
             pid = todo.pop()
+            total += process_cpu_seconds(pid)
             try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
                 todo += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-            except (OSError, IndexError, ValueError):
+            except (OSError, ValueError):
                 continue
         return total
+
+
+def process_cpu_seconds(pid: int, name: str | None = None) -> float:
+    """User + system CPU of one process so far (Linux /proc); 0 when it is gone, or not called ``name``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if name is not None and f"({name})" not in stat:
+            return 0.0
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def stop_process(process: subprocess.Popen) -> None:

@@ -28,7 +28,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import sqlalchemy as sa
-from bench import POSTGRES, Server, run_load
+from bench import POSTGRES, Server, process_cpu_seconds, run_load
 from bench_readers import Account
 from bench_seed import make_body
 
@@ -47,17 +47,8 @@ _ADD_ARTICLE = ("from app import create_app\nfrom app.extensions import db\nfrom
 
 def _postgres_cpu() -> float:
     """CPU seconds of every process named postgres (the local server's backends)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                if "(postgres)" in stat:
-                    fields = stat.rsplit(")", 1)[1].split()
-                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            except (OSError, IndexError, ValueError):
-                continue
-    return total
+    return sum(process_cpu_seconds(int(entry.name), "postgres")
+               for entry in Path("/proc").iterdir() if entry.name.isdigit())
 
 
 class Side:

@@ -283,7 +283,7 @@ def _sanitized(tokens: list[Token]) -> str:
         stream = html5lib_tokens(tokens)
     except Unmirrored:
         return _clean(_markdown.renderer.render(tokens, _markdown.options, {}))
-    with _cleaner_lock:
+    with _cleaner_lock:  # what bleach's Cleaner.clean does after its parse, on the same settings
         cleaner = _cleaner
         filtered = BleachSanitizerFilter(
             source=iter(stream), allowed_tags=cleaner.tags, attributes=cleaner.attributes,
