@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import click
 from flask import current_app, has_request_context
-from sqlalchemy import event
+from sqlalchemy import event, literal_column, select, true
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -81,6 +81,31 @@ def run(statement, params: dict | None = None, *, own_connection: bool = False):
         rows = [tuple(convert(value) if convert else value for convert, value in zip(results, row))
                 for row in rows]
     return rows
+
+
+def run_side_by_side(statements: tuple, params: dict) -> list[tuple | None]:
+    """Reads that each find at most one row, as one statement on a connection of its own (one round
+    trip on PostgreSQL): the row of each, or None where it found none.
+
+    Each statement must be built once (as for ``run``), its parameters' names apart from the others',
+    and its first column never NULL in a row it finds (an id)."""
+    row = run(_side_by_side(statements), params, own_connection=True)[0]
+    found, at = [], 0
+    for statement in statements:
+        width = len(statement.selected_columns)
+        found.append(row[at:at + width] if row[at] is not None else None)
+        at += width
+    return found
+
+
+@lru_cache(maxsize=16)
+def _side_by_side(statements: tuple):
+    """``SELECT a.*, b.* FROM (SELECT 1) LEFT JOIN (a) ON true LEFT JOIN (b) ON true``: always one row."""
+    combined = select().select_from(select(literal_column("1").label("one")).subquery())
+    for statement in statements:
+        found = statement.subquery()
+        combined = combined.outerjoin(found, true()).add_columns(*found.c)
+    return combined
 
 
 def _run_raw(dialect, sql: str, arguments, writes: bool) -> list:

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from sqlalchemy import event, func, select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from app import database
 from app.discussion.lifecycle import change_status
 from app.extensions import db
 from app.models import (
@@ -184,15 +185,22 @@ def seed_thread(app, key: str, size: int, first_id: int, url: str | None = None)
 @contextmanager
 def recorded_statements(app):
     """``with recorded_statements(app) as statements:``: the SQL the app runs inside the block (BEGIN and
-    COMMIT not included)."""
+    COMMIT not included), on the session's connection or on one of its own (``database.run``)."""
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
 
     def record(_conn, _cursor, statement, *_args):
         statements.append(statement)
+
+    def run_raw(dialect, sql, *args):
+        statements.append(sql)
+        return run_raw_unrecorded(dialect, sql, *args)
+    run_raw_unrecorded = database._run_raw
     event.listen(engine, "before_cursor_execute", record)
+    database._run_raw = run_raw
     try:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        database._run_raw = run_raw_unrecorded

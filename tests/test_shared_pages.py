@@ -268,15 +268,79 @@ def test_a_logged_in_read_of_a_cached_page_costs_the_same_few_statements_whateve
             if n % 4 == 0:
                 voter = as_bob if n % 2 == 0 else as_alice  # not the author
                 assert voter.put(f"/api/v1/comments/{previous}/vote", {"value": 1}).status_code == 200
-    costs = {}
+    costs, again = {}, {}
     for key in ("a1", "big"):
         _thread(app.test_client(), key)  # the shared page
         with recorded_statements(app) as statements:
             _thread(as_alice, key)
         costs[key] = statements
-    assert len(costs["big"]) == len(costs["a1"]) <= 5, costs["big"]
-    # the session, its user, the article's head, the reader's votes, the reader's own comments
+        with recorded_statements(app) as statements:
+            _thread(as_alice, key)
+        again[key] = statements
+    # who calls beside the article's head (one statement), the reader's votes, the reader's own comments
+    assert len(costs["big"]) == len(costs["a1"]) == 3, costs["big"]
     assert not any("root_id" in s or "WITH RECURSIVE" in s for s in costs["big"])
+    # read again: the reader's marks are kept for this version of the page
+    assert len(again["big"]) == len(again["a1"]) == 1, again["big"]
+    assert "login_sessions" in again["big"][0] and "articles" in again["big"][0]
+
+
+def test_a_logged_in_read_reads_who_calls_and_the_page_head_in_one_statement(app, login, alice, bob, article):
+    """By session cookie or bearer token, on a thread, a comment or its replies: one statement once the
+    page and the reader's marks are kept, as for an anonymous reader."""
+    as_alice = login(alice)
+    top = new_comment(login(bob), "a top comment")["id"]
+    reply = new_comment(as_alice, "alice replies", parent_id=top)["id"]
+    token = as_alice.post("/api/v1/auth/tokens", {"name": "cms"}).get_json()["token"]
+    by_token = app.test_client()
+    paths = ("/api/v1/articles/a1/comments", f"/api/v1/comments/{top}", f"/api/v1/comments/{top}/replies")
+    for path in paths:
+        for client, headers, needle in ((as_alice, {}, "login_sessions"),
+                                        (by_token, {"Authorization": f"Bearer {token}"}, "api_tokens"),
+                                        (app.test_client(), {}, None)):
+            first = client.get(path, headers=headers)
+            with recorded_statements(app) as statements:
+                again = client.get(path, headers=headers)
+            assert again.status_code == first.status_code == 200 and again.data == first.data
+            assert len(statements) == 1, (path, statements)
+            assert (needle in statements[0]) if needle else "users" not in statements[0], statements
+        for client, headers in ((as_alice, {}), (by_token, {"Authorization": f"Bearer {token}"})):
+            mine = _find(client.get(path, headers=headers).get_json(), reply)
+            assert mine["body"] == "alice replies"  # the reader is known: their source is on the page
+        assert "body" not in _find(app.test_client().get(path).get_json(), reply)
+
+
+def test_a_page_read_answers_a_bad_bearer_token_first(app, login, alice, article):
+    """The caller is read with the page's head, but a bad token is still 401 before a bad query or an
+    unknown article, and a good one still sees its 404 and 422."""
+    top = new_comment(login(alice), "a top comment")["id"]
+    token = login(alice).post("/api/v1/auth/tokens", {"name": "cms"}).get_json()["token"]
+    client = app.test_client()
+    for path in ("/api/v1/articles/a1/comments", "/api/v1/articles/nope/comments?limit=0",
+                 f"/api/v1/comments/{top}/replies?limit=x", "/api/v1/comments/999999", "/api/v1/comments/999999/replies"):
+        for bad in ("Bearer not-a-token", "Basic abc"):
+            response = client.get(path, headers={"Authorization": bad})
+            assert response.status_code == 401, (path, bad)
+            assert response.get_json()["error"]["code"] == "unauthorized"
+    good = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/articles/nope/comments", headers=good).status_code == 404
+    assert client.get("/api/v1/articles/a1/comments?limit=0", headers=good).status_code == 422
+    assert client.get("/api/v1/articles/nope/comments?limit=0", headers=good).status_code == 422
+    assert client.get("/api/v1/comments/999999/replies", headers=good).status_code == 404
+
+
+def test_a_page_read_with_an_ended_session_is_anonymous(app, login, alice, article):
+    as_alice = login(alice)
+    top = new_comment(as_alice, "a top comment")["id"]
+    assert _find(_thread(as_alice), top)["body"] == "a top comment"
+    stolen = as_alice.client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    assert as_alice.post("/api/v1/auth/logout").status_code in (200, 204)
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
+    for path in ("/api/v1/articles/a1/comments", f"/api/v1/comments/{top}", f"/api/v1/comments/{top}/replies"):
+        response = thief.get(path)
+        assert response.status_code == 200 and response.data == app.test_client().get(path).data
+    assert thief.get("/api/v1/auth/me").get_json()["user"] is None
 
 
 # -- two workers ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.database import run, writing
-from app.discussion.articles import _THREAD_HEAD
+from app.discussion.articles import THREAD_HEAD
 from app.extensions import db
 from app.models import Article
 
@@ -65,8 +65,8 @@ def test_a_write_without_writing_fails_under_test(app, article):
 
 def test_run_on_its_own_connection_reads_and_writes(app, article):
     with app.app_context():
-        assert run(_THREAD_HEAD, {"key": "a1"}, own_connection=True) == [(article.id, "a1", article.version, 0)]
-        assert run(_THREAD_HEAD, {"key": "nope"}, own_connection=True) == []
+        assert run(THREAD_HEAD, {"key": "a1"}, own_connection=True) == [(article.id, "a1", article.version, 0)]
+        assert run(THREAD_HEAD, {"key": "nope"}, own_connection=True) == []
         with writing():
             run(update(Article).where(Article.id == article.id).values(title="by run"))
         db.session.commit()

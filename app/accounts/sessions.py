@@ -97,19 +97,29 @@ def as_loaded(values) -> User:
     return user
 
 
-# Every logged-in request runs it: built once.
-_SESSION_USER = (select(*USER_COLUMNS).join(LoginSession, LoginSession.user_id == User.id)
-                 .where(LoginSession.key_hash == bindparam("key_hash"), LoginSession.expires_at > bindparam("now")))
+# Every logged-in request runs it (alone, or beside a page's head: web.caller.caller_and): built once.
+SESSION_USER = (select(*USER_COLUMNS).join(LoginSession, LoginSession.user_id == User.id)
+                .where(LoginSession.key_hash == bindparam("key_hash"), LoginSession.expires_at > bindparam("now")))
+
+
+def session_user_params(key: str) -> dict:
+    """The parameters of ``SESSION_USER`` for the session ``key``."""
+    return {"key_hash": hash_secret(key), "now": utcnow()}
+
+
+def session_user(row, key: str) -> User | None:
+    """The user of the session ``key`` from its ``SESSION_USER`` row (None: no live session)."""
+    if row is None:
+        return None
+    user = as_loaded(row)
+    user.session_key = key
+    return user
 
 
 def load_session_user(key: str) -> User | None:
     """The user of the live session ``key`` (one query)."""
-    rows = run(_SESSION_USER, {"key_hash": hash_secret(key), "now": utcnow()}, own_connection=True)
-    if not rows:
-        return None
-    user = as_loaded(rows[0])
-    user.session_key = key
-    return user
+    rows = run(SESSION_USER, session_user_params(key), own_connection=True)
+    return session_user(rows[0] if rows else None, key)
 
 
 def end_session(key: str | None) -> None:

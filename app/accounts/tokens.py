@@ -37,10 +37,10 @@ def list_tokens(user: User) -> list[ApiToken]:
                                    .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
-_TOKEN_IN_FORCE = (select(*USER_COLUMNS, ApiToken.id, ApiToken.last_used_at)
-                   .join(ApiToken, ApiToken.user_id == User.id)
-                   .where(ApiToken.token_hash == bindparam("token_hash"),
-                          or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now"))))
+TOKEN_IN_FORCE = (select(*USER_COLUMNS, ApiToken.id, ApiToken.last_used_at)
+                  .join(ApiToken, ApiToken.user_id == User.id)
+                  .where(ApiToken.token_hash == bindparam("token_hash"),
+                         or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now"))))
 
 
 class FoundToken(NamedTuple):
@@ -49,14 +49,24 @@ class FoundToken(NamedTuple):
     last_used_at: datetime | None
 
 
-def find_token(raw: str) -> FoundToken | None:
-    """The unexpired token ``raw`` (its user, id and last use), or None: one query on a connection of
-    its own, as a login session's (sessions.load_session_user)."""
-    rows = run(_TOKEN_IN_FORCE, {"token_hash": hash_secret(raw), "now": utcnow()}, own_connection=True)
-    if not rows:
+def token_params(raw: str) -> dict:
+    """The parameters of ``TOKEN_IN_FORCE`` for the token ``raw``."""
+    return {"token_hash": hash_secret(raw), "now": utcnow()}
+
+
+def found_token(row) -> FoundToken | None:
+    """The token of a ``TOKEN_IN_FORCE`` row (its user, id and last use), or None."""
+    if row is None:
         return None
-    *user, token_id, last_used_at = rows[0]
+    *user, token_id, last_used_at = row
     return FoundToken(as_loaded(user), token_id, last_used_at)
+
+
+def find_token(raw: str) -> FoundToken | None:
+    """The unexpired token ``raw``, or None: one query on a connection of its own, as a login
+    session's (sessions.load_session_user)."""
+    rows = run(TOKEN_IN_FORCE, token_params(raw), own_connection=True)
+    return found_token(rows[0] if rows else None)
 
 
 _TOKENS = ApiToken.__table__

@@ -43,18 +43,23 @@ class ThreadHead(NamedTuple):
     comment_count: int
 
 
-# Every anonymous page view runs this query and nothing else (page_cache), so it skips the ORM
-# and the Session (docs/performance.md).
-_THREAD_HEAD = (select(Article.id, Article.key, Article.version, Article.comment_count)
-                .where(Article.key == bindparam("key")))
+# Every page view runs this query (an anonymous one nothing else: page_cache; a logged-in one reads the
+# caller beside it: web.caller.caller_and), so it skips the ORM and the Session (docs/performance.md).
+THREAD_HEAD = (select(Article.id, Article.key, Article.version, Article.comment_count)
+               .where(Article.key == bindparam("key")))
 
 
 def thread_head(key: str) -> ThreadHead:
     """The article ``key`` as one light row (id, key, version, comment_count); 404 when unknown."""
-    rows = run(_THREAD_HEAD, {"key": key}, own_connection=True)
-    if not rows:
+    rows = run(THREAD_HEAD, {"key": key}, own_connection=True)
+    return head_found(rows[0] if rows else None)
+
+
+def head_found(row) -> ThreadHead:
+    """The ThreadHead of a ``THREAD_HEAD`` row; 404 when the article is unknown (None)."""
+    if row is None:
         raise not_found("No such article.")
-    return ThreadHead(*rows[0])
+    return ThreadHead(*row)
 
 
 def article_filter(key: str | None) -> Article | None:

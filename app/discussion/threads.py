@@ -15,7 +15,6 @@ from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import pagination
-from ..database import run
 from ..errors import not_found
 from ..extensions import db
 from ..models import Article, Comment, Status, User, Vote, is_staff_role
@@ -120,7 +119,7 @@ def decode_thread_cursor(sort: str, token: str | None):
 def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int = 20,
                 replies: int = 5, after: str | None = None) -> dict:
     """The JSON of ``GET /articles/{key}/comments``; ``article`` is an Article or a row with its
-    id, key and comment_count (``articles.thread_head``)."""
+    id, key and comment_count (``articles.head_found``)."""
     order = _order(sort)
     if viewer is None:
         shown_here = shown.publicly_shown()
@@ -185,18 +184,18 @@ def comment_detail(comment_id: int, viewer: User | None, replies: int = 5,
     return _serialize(rows[comment.id], layout, rows, votes, viewer, article.key, reveal=for_author)
 
 
-# The key of a comment's cached pages: every anonymous read of a comment or its replies runs it, so it
-# skips the ORM and the Session, as ``articles.thread_head`` does.
-_ARTICLE_VERSION_OF = (select(Article.id, Article.version).join(Comment, Comment.article_id == Article.id)
-                       .where(Comment.id == bindparam("comment_id")))
+# The key of a comment's cached pages: every read of a comment or its replies runs it, so it skips the
+# ORM and the Session, as ``articles.THREAD_HEAD`` does.
+ARTICLE_VERSION_OF = (select(Article.id, Article.version).join(Comment, Comment.article_id == Article.id)
+                      .where(Comment.id == bindparam("comment_id")))
 
 
-def article_version_of(comment_id: int) -> tuple[int, int]:
-    """(article id, article version) of ``comment_id``, the key of its cached pages; 404 when unknown."""
-    rows = run(_ARTICLE_VERSION_OF, {"comment_id": comment_id}, own_connection=True)
-    if not rows:
+def version_found(row) -> tuple[int, int]:
+    """(article id, article version) from an ``ARTICLE_VERSION_OF`` row, the key of a comment's cached
+    pages; 404 when the comment is unknown (None)."""
+    if row is None:
         raise not_found("No such comment.")
-    return rows[0]
+    return tuple(row)
 
 
 def find_visible(comment_id: int, viewer: User | None) -> Comment:

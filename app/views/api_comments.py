@@ -17,7 +17,7 @@ from ..discussion.posting import Limits
 from ..extensions import db
 from ..models import FlagReason, values
 from ..timeutil import isoformat
-from ..web.caller import caller, require_active_user
+from ..web.caller import caller_and, reads_with_caller, require_active_user
 from ..web.ratelimits import limit, public_read, spend_per_ip
 from ..web.security import host_origins
 from ..web.validation import Id, Line, Strict, body, query_choice, query_int
@@ -55,13 +55,14 @@ def _limits() -> Limits:
 
 @bp.get("/articles/<key:key>/comments")
 @public_read
+@reads_with_caller
 def thread(key: str):
-    viewer = caller()
+    viewer, head = caller_and(articles.THREAD_HEAD, {"key": key})
     sort = query_choice("sort", threads.SORTS, "oldest")
     limit = query_int("limit", 20, threads.MAX_LIMIT, minimum=1)
     replies = query_int("replies", 5, threads.MAX_REPLIES)
     after = request.args.get("after")
-    article = articles.thread_head(key)
+    article = articles.head_found(head)
     page = shared_pages.serve(
         viewer, (article.id, article.version, sort, limit, replies, after), article.id,
         lambda reader: threads.thread_page(article, reader, sort=sort, limit=limit, replies=replies,
@@ -72,24 +73,28 @@ def thread(key: str):
 
 @bp.get("/comments/<id:comment_id>")
 @public_read
+@reads_with_caller
 def show(comment_id: int):
+    viewer, head = caller_and(threads.ARTICLE_VERSION_OF, {"comment_id": comment_id})
     replies = query_int("replies", 5, threads.MAX_REPLIES)
-    article_id, version = threads.article_version_of(comment_id)
+    article_id, version = threads.version_found(head)
     page = shared_pages.serve(
-        caller(), (article_id, version, "comment", comment_id, replies), article_id,
+        viewer, (article_id, version, "comment", comment_id, replies), article_id,
         lambda reader: threads.comment_detail(comment_id, reader, replies=replies), None, replies)
     return current_app.response_class(page, mimetype="application/json")
 
 
 @bp.get("/comments/<id:comment_id>/replies")
 @public_read
+@reads_with_caller
 def replies(comment_id: int):
+    viewer, head = caller_and(threads.ARTICLE_VERSION_OF, {"comment_id": comment_id})
     limit = query_int("limit", 20, threads.MAX_LIMIT, minimum=1)
     replies = query_int("replies", 5, threads.MAX_REPLIES)
     after = request.args.get("after")
-    article_id, version = threads.article_version_of(comment_id)
+    article_id, version = threads.version_found(head)
     page = shared_pages.serve(
-        caller(), (article_id, version, "replies", comment_id, limit, replies, after), article_id,
+        viewer, (article_id, version, "replies", comment_id, limit, replies, after), article_id,
         lambda reader: threads.replies_page(comment_id, reader, limit=limit, replies=replies, after=after),
         own_pending.replies_window(comment_id, limit, after), replies)
     return current_app.response_class(page, mimetype="application/json")
