@@ -1,12 +1,13 @@
 """Pages everyone shares: logged-in readers get the anonymous page plus their own marks, the public tree
 is read through Comment.shown_replies (never a whole subtree), and nothing cached is ever stale, on
 whichever worker it was cached."""
+import json
 import random
 
 import pytest
 
 from app import create_app
-from app.discussion import articles, shown, threads
+from app.discussion import articles, page_cache, shared_pages, shown, threads
 from app.extensions import db
 from app.models import Comment, User
 
@@ -341,6 +342,45 @@ def test_a_page_read_with_an_ended_session_is_anonymous(app, login, alice, artic
         response = thief.get(path)
         assert response.status_code == 200 and response.data == app.test_client().get(path).data
     assert thief.get("/api/v1/auth/me").get_json()["user"] is None
+
+
+def test_a_page_built_again_after_a_post_serializes_only_the_comments_that_changed(
+        app, login, alice, bob, article):
+    """Shared pages are assembled from each comment's kept JSON: byte for byte the page's JSON, with
+    every my_vote and body place where it belongs, and a post re-serializes the new comment and its
+    parent (whose reply_count changed), not the thread."""
+    as_alice, as_bob = login(alice), login(bob)
+    tops = [new_comment(as_alice if n % 2 else as_bob, f"top *{n}* \"quoted\" é", )["id"] for n in range(4)]
+    for n in range(6):
+        new_comment(as_bob if n % 2 else as_alice, f"reply {n}", parent_id=tops[n % 2])
+    set_status(app, tops[1], "deleted")  # a tombstone: it keeps its replies in place
+    anonymous = app.test_client()
+
+    def check_page():
+        data = anonymous.get("/api/v1/articles/a1/comments?limit=50&replies=50").data
+        with app.test_request_context():
+            built = threads.thread_page(articles.thread_head("a1"), None, limit=50, replies=50)
+            assert data == app.json.dumps(built, separators=(",", ":")).encode()
+            shared = shared_pages.from_page(built, is_list=True)
+        assert shared.data == data
+        for comment_id, at in shared.votes.items():  # each "0" of my_vote, in its own comment
+            marked = json.loads(data[:at] + b"-1" + data[at + 1:])
+            assert [c["id"] for c in shared_pages.walk(marked["comments"]) if c["my_vote"]] == [comment_id]
+        assert sorted(shared.votes) == sorted(c["id"] for c in shared_pages.walk(json.loads(data)["comments"]))
+        for comment_id, at in shared.bodies.items():  # where each source goes, in its own comment
+            marked = json.loads(data[:at] + b',"body":"src"' + data[at:])
+            assert [c["id"] for c in shared_pages.walk(marked["comments"]) if "body" in c] == [comment_id]
+        assert tops[1] not in shared.bodies and len(shared.bodies) == len(shared.votes) - 1  # the tombstone
+        return data
+
+    check_page()
+    with app.app_context():
+        kept = len(page_cache.fragments())
+    new_comment(as_bob, "one more reply", parent_id=tops[0])
+    page = json.loads(check_page())
+    with app.app_context():
+        assert len(page_cache.fragments()) == kept + 2  # the new reply, and its parent's new reply_count
+    assert _find(page, tops[0])["reply_count"] == 4
 
 
 # -- two workers ---------------------------------------------------------------------------------

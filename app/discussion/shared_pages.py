@@ -148,7 +148,8 @@ def _dumps(page) -> bytes:
 
 def from_page(page: dict, is_list: bool) -> SharedPage:
     """Serialize ``page`` (built for the anonymous reader): a list page (``comments``, then ``next``)
-    or, when not ``is_list``, one comment."""
+    or, when not ``is_list``, one comment. Each comment's JSON around its replies is kept (``_fragment``),
+    so a page built again after a post serializes only the comments that changed."""
     tops = page["comments"] if is_list else [page]
     if is_list:
         keys = list(page)
@@ -160,36 +161,105 @@ def from_page(page: dict, is_list: bool) -> SharedPage:
         head, tail = b"", None
     parts, votes, bodies, authors, ranges, top_of = [head], {}, {}, {}, [], {}
     size = len(head)
+    fragments = page_cache.fragments()
     for index, top in enumerate(tops):
         if index:
             parts.append(b",")
             size += 1
-        start = size
-        for comment in walk([top]):
-            top_of[comment["id"]] = top["id"]
-            comment["my_vote"] = _Marker(_VOTE, comment["id"])
-            if comment["author"] is not None and not comment["deleted"]:
-                comment["body"] = _Marker(_BODY, comment["id"])
-                authors[comment["id"]] = comment["author"]["id"]
-        raw = current_app.json.dumps(top, default=_Marker.json, separators=(",", ":")).encode()
-        at = 0
-        for match in _MARKERS.finditer(raw):
-            piece = raw[at:match.start()]
-            parts.append(piece)
-            size += len(piece)
-            if match.group(1) is not None:
-                bodies[int(match.group(1))] = size
-            else:
-                votes[int(match.group(2))] = size
-                parts.append(b"0")
+        start, top_id = size, top["id"]
+        stack: list = [top]
+        while stack:
+            item = stack.pop()
+            if type(item) is bytes:  # a comma between replies
+                parts.append(item)
                 size += 1
-            at = match.end()
-        parts.append(raw[at:])
-        size += len(raw) - at
-        ranges.append((top["id"], start, size))
+                continue
+            if type(item) is tuple:  # a comment's tail, after its replies
+                fragment, comment_id, head_at = item
+                votes[comment_id] = fragment.place(fragment.vote_at, head_at, size)
+                if fragment.body_at is not None:
+                    bodies[comment_id] = fragment.place(fragment.body_at, head_at, size)
+                parts.append(fragment.tail)
+                size += len(fragment.tail)
+                continue
+            comment_id = item["id"]
+            fragment = _fragment(item, fragments)
+            top_of[comment_id] = top_id
+            if fragment.body_at is not None:
+                authors[comment_id] = item["author"]["id"]
+            stack.append((fragment, comment_id, size))
+            parts.append(fragment.head)
+            size += len(fragment.head)
+            replies = item["replies"]
+            for at in range(len(replies) - 1, -1, -1):
+                stack.append(replies[at])
+                if at:
+                    stack.append(b",")
+        ranges.append((top_id, start, size))
     if is_list:
         parts.append(_tail(tail))
     return SharedPage(b"".join(parts), votes, bodies, authors, len(head), ranges, top_of, tail)
+
+
+@dataclass(slots=True, frozen=True)
+class _Fragment:
+    """One comment's JSON on a shared page around its replies: ``head`` ends with ``"replies":[`` and
+    ``tail`` begins with its ``]``; offsets count in ``head + tail``."""
+    head: bytes
+    tail: bytes
+    vote_at: int  # where the "0" of its my_vote is
+    body_at: int | None  # where its ,"body":... pair goes; None when nobody sees its source
+
+    def place(self, offset: int, head_at: int, tail_at: int) -> int:
+        """Where ``offset`` of the fragment lands on a page that has its head at ``head_at`` and its tail
+        at ``tail_at``."""
+        return head_at + offset if offset < len(self.head) else tail_at + offset - len(self.head)
+
+    def __len__(self) -> int:
+        # What the fragments' cache counts: the bytes, and the key (the comment's values) about as much.
+        return 2 * (len(self.head) + len(self.tail)) + 200
+
+
+_REPLIES = b'"replies":[]'
+
+
+def _fragment(comment: dict, fragments: page_cache.PageCache) -> _Fragment:
+    """The fragment of ``comment``, kept by what the comment holds (every value but its replies): the same
+    values always make the same bytes, so a kept fragment is never stale and needs no invalidation."""
+    key = tuple((name, tuple(value.items()) if type(value) is dict else value)
+                for name, value in comment.items() if name != "replies")
+    try:
+        found = fragments.get(key)
+    except TypeError:  # a value that is not hashable (a list): not kept
+        key, found = None, None
+    if found is None:
+        found = _serialize_fragment(comment)
+        if key is not None:
+            fragments.put(key, found)
+    return found
+
+
+def _serialize_fragment(comment: dict) -> _Fragment:
+    comment_id = comment["id"]
+    shaped = {**comment, "my_vote": _Marker(_VOTE, comment_id), "replies": []}
+    if comment["author"] is not None and not comment["deleted"]:
+        shaped["body"] = _Marker(_BODY, comment_id)
+    raw = current_app.json.dumps(shaped, default=_Marker.json, separators=(",", ":")).encode()
+    parts, at, size, vote_at, body_at = [], 0, 0, None, None
+    for match in _MARKERS.finditer(raw):
+        parts.append(raw[at:match.start()])
+        size += match.start() - at
+        if match.group(1) is not None:
+            body_at = size
+        else:
+            vote_at = size
+            parts.append(b"0")
+            size += 1
+        at = match.end()
+    parts.append(raw[at:])
+    data = b"".join(parts)
+    split = data.index(_REPLIES) + len(_REPLIES) - 1  # a quote is escaped inside strings: this is the key
+    return _Fragment(data[:split], data[split:], vote_at, body_at)
 
 
 def serve(viewer: User | None, cache_key: tuple, article_id: int, build: Callable[[User | None], dict],

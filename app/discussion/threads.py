@@ -11,7 +11,7 @@ Every read costs a constant number of queries whatever the thread's size:
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, null, or_, select, true
 from sqlalchemy.orm import aliased
 
 from .. import pagination
@@ -74,6 +74,42 @@ class CommentView:
 
 def _display_query():
     return select(*_DISPLAY).outerjoin(User, User.id == Comment.author_id)
+
+
+# What the public never sees of a comment: the Markdown source, the spam filter's score and reason.
+_NOT_PUBLIC = {"body", "spam_score", "held_because"}
+
+
+def _public_layout_statement(dialect: str, layout):
+    """``layout`` (``shown.layout``'s query for ``dialect``, carrying the comment's columns) with each
+    author's name and role: one query for the part of the tree a public page shows and what it shows of
+    it. Its columns: the layout's four, then ``_DISPLAY``'s (NULL for ``_NOT_PUBLIC``)."""
+    reached = layout.subquery("reached_rows")
+    comment = [null().label(f"c_{column.key}") if column.key in _NOT_PUBLIC
+               else reached.c[column.key].label(f"c_{column.key}") for column in COMMENT_COLUMNS]
+    author = select(User.username, User.display_name, User.role).where(User.id == reached.c.author_id)
+    if dialect == "postgresql":
+        # Looked up by key for each row: as a join, PostgreSQL (guessing thousands of rows reached) would
+        # hash the whole users table; LIMIT 1 keeps the planner from turning the LATERAL into that join.
+        author = author.limit(1).lateral("author")
+        found = reached.outerjoin(author, true())
+    else:
+        author = User.__table__
+        found = reached.outerjoin(author, author.c.id == reached.c.author_id)
+    return select(*reached.c[:len(shown.LAYOUT_COLUMNS)], *comment, author.c.username, author.c.display_name,
+                  author.c.role).select_from(found)
+
+
+_PUBLIC_LAYOUT = {dialect: _public_layout_statement(dialect, layout) for dialect, layout in shown.layout_statements(
+    tuple(column.key for column in COMMENT_COLUMNS if column.key not in _NOT_PUBLIC
+          and column.key not in shown.LAYOUT_COLUMNS)).items()}
+_LAYOUT_WIDTH = len(shown.LAYOUT_COLUMNS)
+
+
+def _public_layout(top_ids: list[int], replies: int) -> tuple[dict, dict[int, CommentView]]:
+    """``shown.layout`` of ``top_ids`` and the rows of every comment in it, in one query."""
+    layout, found = shown.layout(top_ids, replies, _PUBLIC_LAYOUT)
+    return layout, {row[0]: _view(row[_LAYOUT_WIDTH:]) for row in found}
 
 
 def _view(row) -> CommentView:
@@ -174,8 +210,7 @@ def comment_detail(comment_id: int, viewer: User | None, replies: int = 5,
     """
     if viewer is None:
         article_key = _public_comment(comment_id)
-        layout = shown.layout([comment_id], replies)
-        rows = _load_rows(layout.keys())
+        layout, rows = _public_layout([comment_id], replies)
         return _serialize(rows[comment_id], layout, rows, {}, None, article_key)
     comment, nodes, article = _locate(comment_id, viewer, for_author)
     layout = tree.select([nodes[comment.id]], replies)
@@ -234,9 +269,7 @@ def _render_forest(roots: list[CommentView], viewer, article: Article, replies: 
         return []
     root_ids = [root.id for root in roots]
     if viewer is None:
-        layout = shown.layout(root_ids, replies)
-        rows = {root.id: root for root in roots}
-        rows.update(_load_rows(i for i in layout if i not in rows))
+        layout, rows = _public_layout(root_ids, replies)
         return [_serialize(root, layout, rows, {}, None, article.key) for root in roots]
     skeleton = _rows(select(*_SKELETON).where(Comment.root_id.in_(root_ids))).all()
     nodes = tree.link([_node((r.id, r.parent_id, r.depth, r.created_at, r.status, r.author_id), viewer)
@@ -282,8 +315,7 @@ def _public_replies_page(comment_id: int, limit: int, replies: int, after: str |
         query = query.where(pagination.keyset_after(order, position))
     children = _rows(query).all()
     page, has_more = children[:limit], len(children) > limit
-    layout = shown.layout([child.id for child in page], replies)
-    rows = _load_rows(layout.keys())
+    layout, rows = _public_layout([child.id for child in page], replies)
     result = [_serialize(rows[child.id], layout, rows, {}, None, article_key) for child in page]
     next_cursor = pagination.encode("replies", page[-1].created_at, page[-1].id) if has_more else None
     return {"comments": result, "next": next_cursor}
