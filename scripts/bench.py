@@ -10,7 +10,8 @@ What it does, all on 127.0.0.1 and all bounded in time:
 2. gunicorn (``gunicorn.conf.py``, 2 workers) serving the app with rate limits
    off, and the same gunicorn settings serving ``scripts/static_ceiling.py``:
    a WSGI app answering the very bytes each scenario received, so every read
-   scenario is shown as a fraction of what the server could do doing nothing.
+   scenario is shown as a fraction of what the server could do doing nothing
+   (each read row alternates rounds of the app and of the ceiling, ``--rounds``).
 3. A load generator in separate processes (``http.client``, one connection per
    client thread) measuring requests/s, p50 and p99 of: the first page of each
    thread, walking the whole 1,000-comment thread, ``/counts`` for 50 keys;
@@ -211,6 +212,17 @@ def _count_comments(comments: list) -> int:
     return sum(1 + _count_comments(c.get("replies") or []) for c in comments)
 
 
+def merge_runs(runs: list[dict]) -> dict:
+    """Several ``run_load`` results as one: their requests together over their measured time together."""
+    statuses, errors = Counter(), Counter()
+    for run in runs:
+        statuses.update(run["statuses"])
+        errors.update(run["errors"])
+    return {"latencies": sorted(value for run in runs for value in run["latencies"]),
+            "statuses": dict(statuses), "errors": dict(errors), "bytes": sum(run["bytes"] for run in runs),
+            "ids": [i for run in runs for i in run["ids"]], "elapsed": sum(run["elapsed"] for run in runs)}
+
+
 # ---------------------------------------------------------------- statistics
 
 def percentile(values: list, share: float) -> float:
@@ -404,9 +416,11 @@ class Bench:
 
     def read_scenario(self, name: str, paths: list[str], headers: dict | None = None,
                       concurrency: int | None = None, alongside: dict | None = None) -> dict:
-        """The app on ``paths`` (sending ``headers``), then the ceiling serving the bytes those paths answered.
+        """The app on ``paths`` (sending ``headers``) and the ceiling serving the bytes those paths answered,
+        in ``--rounds`` alternating rounds (app, ceiling, app, ...) that share ``--duration``: a machine
+        whose speed drifts within a minute weighs on both alike.
 
-        ``alongside`` is a load (posting, say) run against the app during its measurement, not the
+        ``alongside`` is a load (posting, say) run against the app during its rounds, not the
         ceiling's; the rate of 201s it got is kept on the row.
         """
         headers = headers or {}
@@ -416,18 +430,26 @@ class Bench:
             if status != 200:
                 raise RuntimeError(f"{name}: GET {path} answered {status}: {content[:300]!r}")
             (self.work / "ceiling" / f"{name}-{index}.json").write_bytes(content)
-        beside = self.pool.submit(run_load, self.spec(self.app.port, **alongside)) if alongside else None
-        measured = summarize(self.load(self.app.port, requests=[["GET", p, None] for p in paths],
-                                       headers=headers, concurrency=concurrency))
+        share = self.args.duration / self.args.rounds
+        app_runs, ceiling_runs, posted_runs = [], [], []
+        for _ in range(self.args.rounds):
+            beside = (self.pool.submit(run_load, self.spec(self.app.port, **{**alongside, "duration": share,
+                                                                                "warmup": 0.5}))
+                      if alongside else None)
+            app_runs.append(self.load(self.app.port, requests=[["GET", p, None] for p in paths],
+                                      headers=headers, concurrency=concurrency, duration=share, warmup=0.5))
+            if beside:
+                posted_runs.append(beside.result(timeout=share + 120))
+            ceiling_runs.append(self.load(self.ceiling.port, concurrency=concurrency, duration=share, warmup=0.5, requests=[
+                ["GET", f"/{name}-{i}", None] for i in range(len(paths))]))
+        measured, top = summarize(merge_runs(app_runs)), summarize(merge_runs(ceiling_runs))
         row = {"name": name, "concurrency": concurrency, **measured}
         note = ""
-        if beside:
-            posted = beside.result(timeout=self.args.duration + 120)
+        if posted_runs:
+            posted = merge_runs(posted_runs)
             row["posts_per_s"] = posted["statuses"].get(201, 0) / posted["elapsed"]
             row["post_statuses"] = posted["statuses"]
             note = f"  posts {row['posts_per_s']:.1f}/s {posted['statuses']}{posted['errors'] or ''}"
-        top = summarize(self.load(self.ceiling.port, concurrency=concurrency, requests=[
-            ["GET", f"/{name}-{i}", None] for i in range(len(paths))]))
         row.update(ceiling_rps=top["rps"], fraction=measured["rps"] / top["rps"] if top["rps"] else math.nan)
         self.rows.append(row)
         print(f"  {name:<26} {row['rps']:7.0f} req/s  p50 {row['p50']:6.1f} ms  p99 {row['p99']:6.1f} ms"
@@ -664,6 +686,8 @@ def main() -> int:
     parser.add_argument("--compare", type=Path, default=Path("/tmp/causerie-bench-sqlite.json"),
                         help="with --db postgres: the SQLite results to compare with, if the file exists")
     parser.add_argument("--duration", type=float, default=6.0, help="seconds measured per scenario")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds of the app and the ceiling that share --duration (read rows)")
     parser.add_argument("--concurrency", type=int, default=4, help="client connections for the reads")
     parser.add_argument("--reader-concurrency", type=int, default=8,
                         help="client connections for the reads of issue 15 (logged in, live, lopsided)")
