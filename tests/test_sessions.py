@@ -60,3 +60,47 @@ def test_4_6_and_4_7_tampered_or_forged_cookies_are_anonymous(world):
                                  headers={"X-CSRF-Token": api.csrf}), 401, 403)
     assert app.config["SECRET_KEY"] not in ("dev", "secret", "changeme")
 
+
+
+def test_a_cookie_verified_once_is_still_refused_when_it_expires_tampered_or_the_key_changes(world, monkeypatch):
+    """The contents of a cookie are kept once its signature is verified (web.caller.CookieSessionInterface):
+    the kept copy never outlives the cookie's age limit or the key that signed it, and what a request
+    does to its session never reaches the next request with the same cookie."""
+    from app.web import caller
+
+    api = world.as_bob
+    app = world.app
+    cookie = api.client.get_cookie("causerie_session").value
+    replay = app.test_client()
+    replay.set_cookie("causerie_session", cookie)
+    for _ in range(2):  # verified, then kept
+        assert replay.get("/api/v1/auth/me").get_json()["user"]["id"] == world.bob.id
+    flipped = cookie[:-2] + ("A" if cookie[-2] != "A" else "B") + cookie[-1]
+    forger = app.test_client()
+    forger.set_cookie("causerie_session", flipped)
+    assert forger.get("/api/v1/auth/me").get_json()["user"] is None
+
+    signer = app.session_interface.get_signing_serializer(app)
+    nested = signer.dumps({**signer.loads(cookie), "seen": ["a"]})
+    with app.test_request_context(headers={"Cookie": f"causerie_session={nested}"}):
+        from flask import request
+        session = app.session_interface.open_session(app, request)
+        session["csrf_token"] = "changed in this request only"
+        session["seen"].append("b")
+        again = app.session_interface.open_session(app, request)
+        assert again["csrf_token"] != "changed in this request only" and again["seen"] == ["a"]
+
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    now = caller.time.time()
+    monkeypatch.setattr(caller.time, "time", lambda: now + lifetime + 5)
+    assert replay.get("/api/v1/auth/me").get_json()["user"] is None  # past its age: refused, kept or not
+    monkeypatch.undo()
+    replay.set_cookie("causerie_session", cookie)  # the refusal answered with a fresh cookie
+    assert replay.get("/api/v1/auth/me").get_json()["user"]["id"] == world.bob.id
+
+    old_key = app.secret_key
+    app.secret_key = app.config["SECRET_KEY"] = "another-secret-key-of-enough-length-0123456789"
+    try:
+        assert replay.get("/api/v1/auth/me").get_json()["user"] is None  # signed with a key no longer used
+    finally:
+        app.secret_key = app.config["SECRET_KEY"] = old_key
