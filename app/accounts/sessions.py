@@ -81,15 +81,18 @@ USER_COLUMNS = tuple(getattr(User, name) for name in _USER_FIELDS)
 _USER_MANAGER = sa_inspect(User).class_manager
 
 
-def as_loaded(values) -> User:
+def as_loaded(values, attach: bool = True) -> User:
     """The User of a row of ``USER_COLUMNS``, put in the session as if it had loaded it.
 
     Filled as the ORM's loader fills an instance (straight into its ``__dict__``: no validators,
     no change events), then attached; a third of what building it with ``User(...)`` and
-    ``Session.merge`` cost (docs/performance.md)."""
+    ``Session.merge`` cost (docs/performance.md). ``attach=False`` leaves it detached, with every
+    column loaded, for a request that only reads: no session is opened for it."""
     user = _USER_MANAGER.new_instance()
     user.__dict__.update(zip(_USER_FIELDS, values))
     make_transient_to_detached(user)  # persistent as if just loaded: nothing to write back
+    if not attach:
+        return user
     session = db.session()
     if sa_inspect(user).key in session.identity_map:
         return session.merge(user, load=False)  # already in this session: that instance, refreshed
@@ -107,11 +110,12 @@ def session_user_params(key: str) -> dict:
     return {"key_hash": hash_secret(key), "now": utcnow()}
 
 
-def session_user(row, key: str) -> User | None:
-    """The user of the session ``key`` from its ``SESSION_USER`` row (None: no live session)."""
+def session_user(row, key: str, attach: bool = True) -> User | None:
+    """The user of the session ``key`` from its ``SESSION_USER`` row (None: no live session);
+    ``attach``: see ``as_loaded``."""
     if row is None:
         return None
-    user = as_loaded(row)
+    user = as_loaded(row, attach)
     user.session_key = key
     return user
 

@@ -54,12 +54,13 @@ def token_params(raw: str) -> dict:
     return {"token_hash": hash_secret(raw), "now": utcnow()}
 
 
-def found_token(row) -> FoundToken | None:
-    """The token of a ``TOKEN_IN_FORCE`` row (its user, id and last use), or None."""
+def found_token(row, attach: bool = True) -> FoundToken | None:
+    """The token of a ``TOKEN_IN_FORCE`` row (its user, id and last use), or None; ``attach``: see
+    ``sessions.as_loaded``."""
     if row is None:
         return None
     *user, token_id, last_used_at = row
-    return FoundToken(as_loaded(user), token_id, last_used_at)
+    return FoundToken(as_loaded(user, attach), token_id, last_used_at)
 
 
 def find_token(raw: str) -> FoundToken | None:

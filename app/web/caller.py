@@ -132,7 +132,8 @@ READS_WITH_CALLER: set[str] = set()
 
 
 def reads_with_caller(view):
-    """Mark a view that calls ``caller_and`` before anything else (a bad bearer token is then its 401)."""
+    """Mark a view that calls ``caller_and`` before anything else (a bad bearer token is then its 401).
+    Such a view only reads: its caller is a User not attached to the database session."""
     READS_WITH_CALLER.add(f"{view.__module__.rpartition('.')[2]}.{view.__name__}")
     return view
 
@@ -149,7 +150,10 @@ def caller_and(statement, params: dict) -> tuple[User | None, tuple | None]:
     who, who_params = ((tokens.TOKEN_IN_FORCE, tokens.token_params(raw)) if raw is not None
                        else (sessions.SESSION_USER, sessions.session_user_params(key)))
     row, found = run_side_by_side((statement, who), {**params, **who_params})
-    user = _token_user(tokens.found_token(found)) if raw is not None else sessions.session_user(found, key)
+    # Detached (every column loaded): these views only read, and a page view served from the cache then
+    # opens no database session at all, as an anonymous one (docs/performance.md).
+    user = (_token_user(tokens.found_token(found, attach=False)) if raw is not None
+            else sessions.session_user(found, key, attach=False))
     login_manager._update_request_context_with_user(user)
     return caller(), row
 
