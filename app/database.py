@@ -67,16 +67,16 @@ def run(statement, params: dict | None = None, *, own_connection: bool = False):
     if not own_connection:
         return db.session.connection().execute(statement, params)
     dialect = db.engine.dialect
-    sql, names, processors, writes, results = _compiled(statement, dialect)
+    sql, names, processors, writes, fetches, results = _compiled(statement, dialect)
     values = {name: processors[name](value) if name in processors else value
               for name, value in (params or {}).items()}
     arguments = tuple(values[name] for name in names) if names is not None else values
     try:
-        rows = _run_raw(dialect, sql, arguments, writes)
+        rows = _run_raw(dialect, sql, arguments, writes, fetches)
     except DBAPIError as error:
         if writes or not error.connection_invalidated:
             raise
-        rows = _run_raw(dialect, sql, arguments, writes)  # a read on a dropped connection: once more
+        rows = _run_raw(dialect, sql, arguments, writes, fetches)  # a read on a dropped connection: once more
     if results is not None:
         rows = [tuple(convert(value) if convert else value for convert, value in zip(results, row))
                 for row in rows]
@@ -108,7 +108,7 @@ def _side_by_side(statements: tuple):
     return combined
 
 
-def _run_raw(dialect, sql: str, arguments, writes: bool) -> list:
+def _run_raw(dialect, sql: str, arguments, writes: bool, fetches: bool) -> list:
     connection = db.engine.raw_connection()
     # A read on PostgreSQL runs in autocommit: one round trip, where a transaction would cost three
     # (BEGIN, the statement, the pool's ROLLBACK).
@@ -120,7 +120,9 @@ def _run_raw(dialect, sql: str, arguments, writes: bool) -> list:
             connection.dbapi_connection.autocommit = True
         cursor = connection.cursor()
         cursor.execute(sql, arguments)
-        rows = cursor.fetchall() if cursor.description else []
+        # Whether rows come back is known from the statement: psycopg builds cursor.description anew
+        # at each call (a fifth of a page head's own cost).
+        rows = cursor.fetchall() if fetches else []
         cursor.close()
         if writes:
             connection.commit()
@@ -139,10 +141,10 @@ def _run_raw(dialect, sql: str, arguments, writes: bool) -> list:
 
 
 @lru_cache(maxsize=64)
-def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool, tuple | None]:
+def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool, bool, tuple | None]:
     """The SQL of a statement built once, the order of its parameters when the driver's are
-    positional, its parameters' conversions, whether it writes, and its columns' conversions (None
-    when the driver's values are the right ones)."""
+    positional, its parameters' conversions, whether it writes, whether it returns rows, and its
+    columns' conversions (None when the driver's values are the right ones)."""
     compiled = statement.compile(dialect=dialect)
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                     for column in getattr(statement, "selected_columns", ()))
@@ -150,7 +152,8 @@ def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool, tuple 
                   if (processor := bind.type.bind_processor(dialect)) is not None}
     names = tuple(compiled.positiontup) if compiled.positiontup else None
     writes = bool(compiled.isinsert or compiled.isupdate or compiled.isdelete)
-    return str(compiled), names, processors, writes, results if any(results) else None
+    fetches = not writes or bool(compiled.returning)
+    return str(compiled), names, processors, writes, fetches, results if any(results) else None
 
 
 @event.listens_for(Engine, "connect")
