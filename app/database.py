@@ -66,17 +66,18 @@ def run(statement, params: dict | None = None, *, own_connection: bool = False):
     """
     if not own_connection:
         return db.session.connection().execute(statement, params)
-    dialect = db.engine.dialect
+    engine = db.engine  # Flask-SQLAlchemy looks it up at each use
+    dialect = engine.dialect
     sql, names, processors, writes, fetches, results = _compiled(statement, dialect)
     values = {name: processors[name](value) if name in processors else value
               for name, value in (params or {}).items()}
     arguments = tuple(values[name] for name in names) if names is not None else values
     try:
-        rows = _run_raw(dialect, sql, arguments, writes, fetches)
+        rows = _run_raw(engine, sql, arguments, writes, fetches)
     except DBAPIError as error:
         if writes or not error.connection_invalidated:
             raise
-        rows = _run_raw(dialect, sql, arguments, writes, fetches)  # a read on a dropped connection: once more
+        rows = _run_raw(engine, sql, arguments, writes, fetches)  # a read on a dropped connection: once more
     if results is not None:
         rows = [tuple(convert(value) if convert else value for convert, value in zip(results, row))
                 for row in rows]
@@ -108,8 +109,9 @@ def _side_by_side(statements: tuple):
     return combined
 
 
-def _run_raw(dialect, sql: str, arguments, writes: bool, fetches: bool) -> list:
-    connection = db.engine.raw_connection()
+def _run_raw(engine, sql: str, arguments, writes: bool, fetches: bool) -> list:
+    dialect = engine.dialect
+    connection = engine.raw_connection()
     # A read on PostgreSQL runs in autocommit: one round trip, where a transaction would cost three
     # (BEGIN, the statement, the pool's ROLLBACK).
     autocommit = not writes and dialect.name == "postgresql"
@@ -130,7 +132,7 @@ def _run_raw(dialect, sql: str, arguments, writes: bool, fetches: bool) -> list:
         invalidated = dialect.is_disconnect(error, connection.dbapi_connection, None)
         if invalidated:  # the server dropped it (a restart): so it did the pool's other connections
             connection.invalidate(error)
-            db.engine.dispose()
+            engine.dispose()
         raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error, dialect=dialect,
                                   connection_invalidated=invalidated) from error
     finally:

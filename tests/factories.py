@@ -193,9 +193,9 @@ def recorded_statements(app):
     def record(_conn, _cursor, statement, *_args):
         statements.append(statement)
 
-    def run_raw(dialect, sql, *args):
+    def run_raw(engine, sql, *args):
         statements.append(sql)
-        return run_raw_unrecorded(dialect, sql, *args)
+        return run_raw_unrecorded(engine, sql, *args)
     run_raw_unrecorded = database._run_raw
     event.listen(engine, "before_cursor_execute", record)
     database._run_raw = run_raw
