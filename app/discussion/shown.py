@@ -104,27 +104,22 @@ def _layout_statement(lateral: bool, carried: tuple[str, ...] = ()):
 
 
 def layout_statements(carried: tuple[str, ...] = ()) -> dict:
-    """``layout``'s query per dialect, carrying more columns of each comment (``_layout_statement``)."""
+    """``layout``'s query per dialect, carrying more columns of each comment (``_layout_statement``);
+    a caller may wrap each in a query of its own whose first columns stay ``LAYOUT_COLUMNS``."""
     return {"postgresql": _layout_statement(True, carried), "sqlite": _layout_statement(False, carried)}
 
 
-# ``layout(..., statements=...)`` runs another statement whose first columns are these (threads reads each
-# comment's row with its layout).
-LAYOUT = layout_statements()
-
-
-def layout(top_ids: list[int], replies: int, statements: dict = LAYOUT):
+def layout(top_ids: list[int], replies: int, statements: dict) -> tuple[dict, list]:
     """``tree.select`` for the public, from the rows it shows only: for each of ``top_ids`` and the
-    replies nested under them, (ids of the first ``replies`` shown replies, reply_count, more_replies).
-    One recursive query, built once (``_layout_statement``). With ``statements`` other than ``LAYOUT``,
-    returns the rows it read too: (layout, rows)."""
+    replies nested under them, (ids of the first ``replies`` shown replies, reply_count, more_replies);
+    and the rows read. One recursive query, built once: ``statements`` per dialect, from
+    ``layout_statements``."""
     if not top_ids:
-        return {} if statements is LAYOUT else ({}, [])
+        return {}, []
     connection = db.session.connection()
     found = connection.execute(statements[connection.dialect.name],
                                {"top_ids": top_ids, "replies": replies}).all()
-    result = _arrange(top_ids, found)
-    return result if statements is LAYOUT else (result, found)
+    return _arrange(top_ids, found), found
 
 
 def _arrange(top_ids: list[int], found: list) -> dict[int, tuple[list[int], int, int]]:

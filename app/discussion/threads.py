@@ -1,6 +1,9 @@
 """Reading threads: a page of top-level comments with replies nested, a comment's replies, one comment.
 
-Every read costs a constant number of queries whatever the thread's size:
+Every read costs a constant number of queries whatever the thread's size. The page everyone shares
+(built for the anonymous reader, ``shared_pages``): the page of top-level comments, then one recursive
+query for the replies it shows and their rows (``_public_layout``, through ``Comment.shown_replies``).
+A page of a viewer's own (moderators; a rare pending reply, see ``shared_pages``):
 1. the page of top-level comments (with authors), filtered by visibility;
 2. a light "skeleton" of everything under them (``WHERE root_id IN ...``:
    ids, parents, statuses; no bodies), from which ``tree.py`` decides what
@@ -81,7 +84,7 @@ _NOT_PUBLIC = {"body", "spam_score", "held_because"}
 
 
 def _public_layout_statement(dialect: str, layout):
-    """``layout`` (``shown.layout``'s query for ``dialect``, carrying the comment's columns) with each
+    """``layout`` (``shown.layout_statements``'s query for ``dialect``, carrying the comment's columns) with each
     author's name and role: one query for the part of the tree a public page shows and what it shows of
     it. Its columns: the layout's four, then ``_DISPLAY``'s (NULL for ``_NOT_PUBLIC``)."""
     reached = layout.subquery("reached_rows")

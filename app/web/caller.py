@@ -142,8 +142,9 @@ def caller_and(statement, params: dict) -> tuple[User | None, tuple | None]:
     """The caller, and the row of ``statement`` (a read that finds at most one row, built once: a page's
     head), read in one statement: a logged-in page view then costs one round trip on PostgreSQL, as
     an anonymous one does, instead of two (docs/performance.md)."""
-    raw = _bearer() if "_login_user" not in g and _has_credentials() else None
-    key = session.get("_user_id") if raw is None and "_login_user" not in g else None
+    known = "_login_user" in g  # already read (Flask-Login keeps it there)
+    raw = _bearer() if not known and _has_credentials() else None
+    key = session.get("_user_id") if not known and raw is None else None
     if raw is None and not key:  # anonymous, or the caller already known: nothing to read with it
         rows = run(statement, params, own_connection=True)
         return caller(), rows[0] if rows else None
@@ -227,6 +228,8 @@ class CookieSessionInterface(SecureCookieSessionInterface):
         if not raw:
             return self.session_class()
         signer, opened = self._signer(app)
+        if signer is None:  # no secret key: Flask's own answer (a session that refuses to be written)
+            return None
         max_age = int(app.permanent_session_lifetime.total_seconds())
         found = opened.get(raw)
         if found is None:
