@@ -166,8 +166,11 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
         below = aliased(Comment)
         shown_here = or_(visible_clause(viewer),
                          exists().where(below.root_id == Comment.id, visible_clause(viewer, below)))
+    # The public page reads its tops' rows with their replies (``_public_layout``): here only what
+    # orders them and makes the cursor.
     query = (
-        _display_query()
+        (select(Comment.id, Comment.pinned, Comment.score, Comment.created_at) if viewer is None
+         else _display_query())
         .where(Comment.article_id == article.id, Comment.parent_id.is_(None), shown_here)
         .order_by(*pagination.order_by(order))
         .limit(limit + 1)
@@ -175,7 +178,7 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
     position = decode_thread_cursor(sort, after)
     if position is not None:
         query = query.where(pagination.keyset_after(order, position))
-    roots = [_view(row) for row in _rows(query)]
+    roots = _rows(query).all() if viewer is None else [_view(row) for row in _rows(query)]
     has_more = len(roots) > limit
     roots = roots[:limit]
     comments = _render_forest(roots, viewer, article, replies)
@@ -267,13 +270,14 @@ def _node(row, viewer) -> tree.Node:
     return tree.Node(comment_id, parent_id, depth, created_at, is_visible(status, author_id, viewer))
 
 
-def _render_forest(roots: list[CommentView], viewer, article: Article, replies: int) -> list[dict]:
+def _render_forest(roots: list, viewer, article: Article, replies: int) -> list[dict]:
+    """The tops ``roots`` (CommentViews; for the public, rows with their ids) with their replies nested."""
     if not roots:
         return []
     root_ids = [root.id for root in roots]
     if viewer is None:
         layout, rows = _public_layout(root_ids, replies)
-        return [_serialize(root, layout, rows, {}, None, article.key) for root in roots]
+        return [_serialize(rows[root_id], layout, rows, {}, None, article.key) for root_id in root_ids]
     skeleton = _rows(select(*_SKELETON).where(Comment.root_id.in_(root_ids))).all()
     nodes = tree.link([_node((r.id, r.parent_id, r.depth, r.created_at, r.status, r.author_id), viewer)
                        for r in roots] + [_node(row, viewer) for row in skeleton])
