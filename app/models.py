@@ -239,7 +239,7 @@ class Comment(db.Model):
         Index("ix_comments_author", "author_id", "created_at"),
         # A logged-in reader's own comments in the thread they read (shared_pages.reader_marks).
         Index("ix_comments_author_article", "author_id", "article_id", "status"),
-        # The duplicate check of every post (posting._insert_unless_duplicate): an author's recent same texts.
+        # The duplicate check of every post (storing._insert_unless_duplicate): an author's recent same texts.
         Index("ix_comments_author_text", "author_id", "text_key", "article_id", "created_at"),
     )
 

@@ -2,11 +2,13 @@
 says so), emptied after every test; an app per test; factories for users, articles, comments."""
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
 import sqlalchemy as sa
+from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
 from app import create_app
@@ -34,6 +36,26 @@ def _postgres_database(base_url: str):
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def app_on_own_postgres(**config):
+    """An app on a migrated PostgreSQL database of its own, on DATABASE_URL's server or the local one:
+    for what only PostgreSQL does, tested in both suites."""
+    base = os.environ.get("DATABASE_URL", "")
+    for url in _postgres_database(base if base.startswith("postgres") else POSTGRES_URL):
+        app = create_app({"TESTING": True, "DATABASE_URL": url, "RATELIMIT_ENABLED": False,
+                          "SPAM_FILTER": False, **config})
+        with app.app_context():
+            upgrade()
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.engine.dispose()
 
 
 def throwaway_database(directory: Path):

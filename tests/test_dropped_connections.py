@@ -2,18 +2,12 @@
 pre-ping (a round trip per checkout), so a page view that finds its pooled connection dead retries
 once on a new one, and the reader never sees it. Runs on a PostgreSQL database of its own in both
 suites."""
-import os
-
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from app import create_app
 from app.extensions import db
 from app.models import Article
 
-from .conftest import _postgres_database
-
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from .conftest import app_on_own_postgres
 
 
 def _terminate_connections_to(url: str) -> int:
@@ -30,23 +24,15 @@ def _terminate_connections_to(url: str) -> int:
 
 
 def test_a_page_view_survives_the_database_dropping_its_connections():
-    base = os.environ.get("DATABASE_URL", "")
-    for url in _postgres_database(base if base.startswith("postgres") else POSTGRES_URL):
-        app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "dropped-connections",
-                          "RATELIMIT_ENABLED": False, "SPAM_FILTER": False})
+    with app_on_own_postgres(SECRET_KEY="dropped-connections") as app:
         with app.app_context():
-            upgrade()
             db.session.add(Article(key="a1", title="An article", url="https://news.example/a1"))
             db.session.commit()
         client = app.test_client()
-        try:
-            first = client.get("/api/v1/articles/a1/comments")
-            assert first.status_code == 200
-            assert _terminate_connections_to(url) >= 1
-            for _ in range(3):
-                again = client.get("/api/v1/articles/a1/comments")
-                assert again.status_code == 200, again.get_json()
-                assert again.get_json() == first.get_json()
-        finally:
-            with app.app_context():
-                db.engine.dispose()
+        first = client.get("/api/v1/articles/a1/comments")
+        assert first.status_code == 200
+        assert _terminate_connections_to(app.config["DATABASE_URL"]) >= 1
+        for _ in range(3):
+            again = client.get("/api/v1/articles/a1/comments")
+            assert again.status_code == 200, again.get_json()
+            assert again.get_json() == first.get_json()

@@ -36,10 +36,9 @@ from app.portability.models import ImportedObject
 from app.portability.restore import FILLERS
 from app.timeutil import utcnow
 
-from .conftest import ApiClient, _empty_tables, _postgres_database
+from .conftest import POSTGRES_URL, ApiClient, _empty_tables, _postgres_database
 from .factories import has_route
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WEBHOOK_SECRET = "whsec_" + "A" * 43 + "="
 LOOKS_SECRET = re.compile(r"password|secret|token|hash|nonce_key|api_key")
 # Columns whose names look secret but are not: why each one is exported.

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
-from app.discussion.posting import _INSERT_UNLESS_DUPLICATE
+from app.discussion.storing import _INSERT_UNLESS_DUPLICATE
 from app.extensions import db
 
 # Older revisions build an expression index that Alembic cannot reflect on SQLite.

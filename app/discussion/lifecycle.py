@@ -28,6 +28,12 @@ def thread_changed(article_id: int, comments: int = 0) -> None:
     """Record that what the article's thread shows changed, so its cached pages are no longer served
     (in every process), and add ``comments`` to its approved count in the same statement."""
     run(_THREAD_CHANGED, {"article_id": article_id, "comments": comments})
+    forget_counts(article_id)
+
+
+def forget_counts(article_id: int) -> None:
+    """After an UPDATE of the article's version and count the session did not see: a loaded Article
+    reads them anew."""
     loaded = db.session.identity_map.get(db.session.identity_key(Article, article_id))
     if loaded is not None:
         db.session.expire(loaded, ["version", "comment_count"])

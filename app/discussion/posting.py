@@ -2,28 +2,22 @@
 and the rules' decision. The server computes author, status, depth, root and counts; the
 client only ever sends a body (and, for a reply, the parent's id)."""
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..accounts.standing import refuse_banned
-from ..database import run, writing
+from ..database import writing
 from ..errors import ApiError, conflict, not_found, validation_error
 from ..extensions import db
 from ..models import Article, ArticleStatus, Comment, Status, User
 from ..moderation import audit, rules, settings
-from ..notifications import events
 from ..spam import filter as spam_filter
 from ..text import clean_multiline
 from ..timeutil import utcnow
-from . import articles, shown
-from .lifecycle import thread_changed
+from . import articles, lifecycle, storing
 from .sanitize import RenderError, is_blank_text, key_of_text, render_stored, shown_text
-
-DUPLICATE_WINDOW = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -124,8 +118,8 @@ def save_post(article: Article, author: User, draft: Draft) -> Comment:
 def _store(article: Article, author: User, draft: Draft) -> Comment:
     if article.id is None:
         article = articles.save_new_article(article)
-    # One post at a time per author (a double click): the author's row is the lock.
-    run(_LOCK_AUTHOR, {"author_id": author.id})
+    # A double click: the same text sent twice at once. The second waits for the first, then finds it.
+    storing.take_turn_with_same_text(author.id, draft.text_key)
     outcome, parent = draft.outcome, draft.parent
     now = utcnow()
     values = dict(
@@ -139,25 +133,16 @@ def _store(article: Article, author: User, draft: Draft) -> Comment:
         spam_score=outcome.spam_score,
         held_because=outcome.held_because if outcome.status == Status.PENDING else None,
     )
-    # Stored unless the same visible text (``sanitize.text_key``) was posted by the author at the same
-    # place of the thread within the last minute: one statement, after the author's lock.
-    comment_id = run(_INSERT_UNLESS_DUPLICATE, {**values, "since": now - DUPLICATE_WINDOW}).scalar()
+    decision = (storing.Audit(outcome.action, str(outcome.status), audit.stored_reason("; ".join(outcome.reasons)))
+                if outcome.action else None)
+    comment_id = storing.store(values, decision)
     if comment_id is None:
         raise conflict("You have just posted the same comment.")
     comment = Comment(id=comment_id, author=author, **values)
     # The stored row, handed to the ORM as if just loaded: persistent, with nothing left to flush.
     make_transient_to_detached(comment)
     db.session.add(comment)
-    events.record(events.COMMENT_CREATED, comment_id=comment.id, user_id=author.id)
-    if outcome.action:
-        audit.record_automatic(outcome.action, comment_id=comment.id, user_id=author.id,
-                               to_status=outcome.status, reason="; ".join(outcome.reasons))
-    # The parent's row before the article's: the order a vote takes its locks in (PostgreSQL). The
-    # article's row, which every post to the thread takes, last: it is held until the commit, so the
-    # posts to a busy thread queue for as little as one statement (docs/performance.md).
-    if parent is not None and outcome.status == Status.APPROVED:
-        shown.reply_shown_changed(parent.id, 1)
-    thread_changed(article.id, comments=1 if outcome.status == Status.APPROVED else 0)
+    lifecycle.forget_counts(article.id)
     return comment
 
 
@@ -170,27 +155,3 @@ def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
 def _readable(comment: Comment, user: User) -> bool:
     from .visibility import is_visible
     return is_visible(comment.status, comment.author_id, user)
-
-
-# Statements of every post, built once (docs/performance.md).
-_LOCK_AUTHOR = select(User.id).where(User.id == bindparam("author_id")).with_for_update()
-
-
-def _insert_unless_duplicate():
-    """INSERT ... SELECT <the values> WHERE NOT EXISTS (<a comment of the author with the same text
-    at the same place in the last minute>) RETURNING id; ix_comments_author_text finds the other."""
-    table = Comment.__table__
-    names = ("article_id", "author_id", "body", "body_html", "parent_id", "root_id", "depth", "status",
-             "created_at", "decided_at", "edited_at", "pinned", "score", "upvotes", "downvotes", "open_flags",
-             "shown_replies", "text_key", "spam_score", "held_because")
-    value = {name: bindparam(name, type_=table.c[name].type) for name in names}
-    same_text = (select(table.c.id).where(
-        table.c.author_id == value["author_id"], table.c.text_key == value["text_key"],
-        table.c.created_at > bindparam("since", type_=table.c.created_at.type),
-        table.c.article_id == value["article_id"],
-        table.c.parent_id.is_not_distinct_from(value["parent_id"])).limit(1))
-    row = select(*value.values()).where(~exists(same_text))
-    return insert(table).from_select(list(names), row).returning(table.c.id)
-
-
-_INSERT_UNLESS_DUPLICATE = _insert_unless_duplicate()

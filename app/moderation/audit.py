@@ -22,7 +22,7 @@ def record_event(action: str, *, actor: User | None, comment: Comment | None = N
         user_name=select(User.username).where(User.id == affected).scalar_subquery() if affected else None,
         from_status=str(from_status) if from_status is not None else None,
         to_status=str(to_status) if to_status is not None else None,
-        reason=_stored_reason(reason),
+        reason=stored_reason(reason),
         previous_body=previous_body,
     )
     db.session.add(event)  # flushed with the decision it records
@@ -35,10 +35,10 @@ def record_automatic(action: str, *, comment_id: int, user_id: int, to_status: s
     """A rule's decision on a new comment (actor NULL), as one Core INSERT: the row ``record_event``
     writes, without the ORM's flush of an object with a SQL expression in it (a post holds often)."""
     run(_INSERT_AUTOMATIC, {"at": utcnow(), "action": action, "comment_id": comment_id, "user_id": user_id,
-                            "to_status": str(to_status), "reason": _stored_reason(reason)})
+                            "to_status": str(to_status), "reason": stored_reason(reason)})
 
 
-def _stored_reason(reason: str | None) -> str | None:
+def stored_reason(reason: str | None) -> str | None:
     """The reason as the log keeps it: None when empty, cut to the column's 500 characters."""
     return (reason or None) and reason[:500]
 
