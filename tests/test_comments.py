@@ -53,6 +53,37 @@ def test_post_requires_login_and_csrf(app, login, alice, article, client):
     assert stored_count(app) == 0
 
 
+def test_a_post_reads_its_caller_beside_the_article_and_answers_it_first(app, login, alice, mod, article):
+    """A post reads who calls in the statement that reads its article; a bad token or an ended session
+    is still 401 before an unknown article (404) or a bad body (422), a ban is still 403."""
+    as_alice = login(alice)
+    token = as_alice.post("/api/v1/auth/tokens", {"name": "cms"}).get_json()["token"]
+    client = app.test_client()
+    for key, payload in (("a1", {"body": "hi"}), ("nope", {"body": "hi"}), ("a1", {"body": ""})):
+        for bad in ("Bearer not-a-token", "Basic abc"):
+            response = client.post(f"/api/v1/articles/{key}/comments", json=payload, headers={"Authorization": bad})
+            assert response.status_code == 401, (key, payload, bad)
+    good = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/v1/articles/nope/comments", json={"body": "hi"}, headers=good).status_code == 404
+    assert client.post("/api/v1/articles/a1/comments", json={"body": ""}, headers=good).status_code == 422
+    posted = client.post("/api/v1/articles/a1/comments", json={"body": "by token"}, headers=good)
+    assert posted.status_code == 201 and posted.get_json()["comment"]["author"]["id"] == alice.id
+    ended = login(alice)  # its cookie, kept by a thief after the session ended: nobody is calling
+    stolen = ended.client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    assert ended.post("/api/v1/auth/logout").status_code == 204
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
+    response = thief.post("/api/v1/articles/a1/comments", json={"body": "with a stolen cookie"},
+                          headers={"X-CSRF-Token": ended.csrf, "Origin": ALLOWED_ORIGIN})
+    assert response.status_code == 401, response.get_json()
+    assert login(mod).post(f"/api/v1/moderation/users/{alice.id}/ban", {"reason": "abuse"}).status_code == 200
+    for banned in (as_alice, None):
+        response = (post_comment(banned, "while banned") if banned else
+                    client.post("/api/v1/articles/a1/comments", json={"body": "while banned"}, headers=good))
+        assert response.status_code == 403 and response.get_json()["error"]["code"] == "banned"
+    assert stored_count(app) == 1
+
+
 def test_server_computes_author_status_depth(app, login, alice, bob, article):
     response = post_comment(login(alice), "hi", status="rejected", author_id=bob.id, depth=7, id=999,
                             score=1000, pinned=True, body_html="<script>x</script>", article_id="a2")
@@ -387,18 +418,20 @@ def test_posting_costs_a_fixed_number_of_statements(app, login, alice, make_arti
     reply = _post_statements(app, api, "large", parent_id=deep)
     assert len(on_large) == len(top)
     assert len(reply) == len(top) + 2  # the parent, and its count of shown replies (shown.py)
-    # caller's session, article, settings, the duplicate check's turn, then the writes: the comment
-    # (unless a duplicate), the counters and the event (the outbox's row: notifications and webhooks
-    # cost a post this one INSERT), as one statement on PostgreSQL (storing.py)
+    # the caller's session beside the article (one statement), the settings, the duplicate check's turn
+    # (PostgreSQL), then the writes: the comment (unless a duplicate), the counters and the event (the
+    # outbox's row: notifications and webhooks cost a post this one INSERT), as one statement on
+    # PostgreSQL (storing.py)
+    assert all(table in top[0] for table in ("FROM articles", "login_sessions")), top[0]
     writes = [statement for statement in top if not statement.startswith("SELECT")]
     assert sum("INSERT INTO events" in statement for statement in writes) == 1, writes
     if app.config["DATABASE_URL"].startswith("postgres"):
         assert len(writes) == 1, writes
         assert all(part in writes[0] for part in ("INSERT INTO comments", "UPDATE articles")), writes
-        assert len(top) <= 5, top
+        assert len(top) == 4, top
     else:
         assert len(writes) == 3, writes
-        assert len(top) <= 7, top
+        assert len(top) == 5, top
 
 
 def test_anonymous_pages_are_cached_until_the_thread_changes(app, login, alice, bob, mod, article):

@@ -7,11 +7,9 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..database import run, writing
+from ..database import RowLoader, run, writing
 from ..extensions import db
 from ..models import LoginSession, User
 from ..timeutil import utcnow
@@ -74,30 +72,14 @@ def start_session(user: User, remember: bool, remember_days: int) -> str:
 
 # Who calls is read on a connection of its own (database.run): one round trip on PostgreSQL, where the
 # session's transaction would add its BEGIN and ROLLBACK to every logged-in page view.
-_USER_FIELDS = tuple(attribute.key for attribute in sa_inspect(User).column_attrs)
-USER_COLUMNS = tuple(getattr(User, name) for name in _USER_FIELDS)
-
-
-_USER_MANAGER = sa_inspect(User).class_manager
+_USERS = RowLoader(User)
+USER_COLUMNS = _USERS.columns
 
 
 def as_loaded(values, attach: bool = True) -> User:
-    """The User of a row of ``USER_COLUMNS``, put in the session as if it had loaded it.
-
-    Filled as the ORM's loader fills an instance (straight into its ``__dict__``: no validators,
-    no change events), then attached; a third of what building it with ``User(...)`` and
-    ``Session.merge`` cost (docs/performance.md). ``attach=False`` leaves it detached, with every
-    column loaded, for a request that only reads: no session is opened for it."""
-    user = _USER_MANAGER.new_instance()
-    user.__dict__.update(zip(_USER_FIELDS, values))
-    make_transient_to_detached(user)  # persistent as if just loaded: nothing to write back
-    if not attach:
-        return user
-    session = db.session()
-    if sa_inspect(user).key in session.identity_map:
-        return session.merge(user, load=False)  # already in this session: that instance, refreshed
-    session.add(user)
-    return user
+    """The User of a row of ``USER_COLUMNS``, put in the session as if it had loaded it
+    (``database.RowLoader``; ``attach=False``: left detached, for a request that only reads)."""
+    return _USERS.load(values, attach)
 
 
 # Every logged-in request runs it (alone, or beside a page's head: web.caller.caller_and): built once.

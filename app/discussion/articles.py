@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import pagination
-from ..database import run, writing
+from ..database import RowLoader, run, writing
 from ..errors import not_found, validation_error
 from ..extensions import db
 from ..models import Article, ArticleModeration, ArticleStatus
@@ -22,10 +22,18 @@ MAX_COUNT_KEYS = 100
 
 
 _ARTICLE_BY_KEY = select(Article).where(Article.key == bindparam("key"))
+_ARTICLES = RowLoader(Article)
+# The article ``key``'s row, read as Core: a post reads it beside its caller (web.caller.caller_and).
+ARTICLE_ROW = select(*_ARTICLES.columns).where(Article.key == bindparam("key"))
 
 
 def get_article(key: str) -> Article | None:
     return db.session.scalar(_ARTICLE_BY_KEY, {"key": key})
+
+
+def article_found(row) -> Article | None:
+    """The Article of an ``ARTICLE_ROW`` row, in the session as if it had loaded it; None for None."""
+    return None if row is None else _ARTICLES.load(row)
 
 
 def get_article_or_404(key: str) -> Article:
@@ -97,9 +105,13 @@ def find_or_new_article(key: str, title: str | None, url: str | None,
     url is 422. ``save_new_article`` saves a new one; its title and url are provisional unless
     ``seen_on_page`` (see ``on_host_page``).
     """
-    article = get_article(key)
-    if article is not None:
-        return article
+    return get_article(key) or new_article(key, title, url, auto_create, allowed_origins, seen_on_page)
+
+
+def new_article(key: str, title: str | None, url: str | None, auto_create: bool, allowed_origins: list[str],
+                seen_on_page: bool = False) -> Article:
+    """The article ``key``, which is not stored, as ``find_or_new_article`` makes it: not yet saved
+    (``id`` None), or 404 (422 for a malformed url)."""
     if url is None or not auto_create:
         raise not_found("No such article.")
     if reason := check_url(url):

@@ -103,10 +103,12 @@ def replies(comment_id: int):
 @bp.post("/articles/<key:key>/comments")
 @limit("RATELIMIT_POST")
 @limit("RATELIMIT_POST_IP", per="ip")
+@reads_with_caller
 def create(key: str):
+    _, row = caller_and(articles.ARTICLE_ROW, {"key": key}, attach=True)
     author = require_active_user()
     data = body(NewComment)
-    article = articles.find_or_new_article(
+    article = articles.article_found(row) or articles.new_article(
         key, data.title, data.url, current_app.config["AUTO_CREATE_ARTICLES"], host_origins())
     draft = posting.check_post(article, author, data.body, _limits(), parent_id=data.parent_id)
     if article.id is None:  # only an article actually created is counted

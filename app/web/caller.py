@@ -127,21 +127,24 @@ def caller() -> User | None:
     return user if user.is_authenticated else None
 
 
-# Views that resolve the caller themselves, with ``caller_and``: ``_authenticate`` leaves them the bearer token.
+# Views that resolve the caller themselves, with ``caller_and``: ``_authenticate`` leaves them the bearer
+# token, and ``refuse_banned_writes`` the ban (such a write calls ``require_active_user``).
 READS_WITH_CALLER: set[str] = set()
 
 
 def reads_with_caller(view):
     """Mark a view that calls ``caller_and`` before anything else (a bad bearer token is then its 401).
-    Such a view only reads: its caller is a User not attached to the database session."""
+    A view that only reads leaves its caller detached (``attach=False``); one that writes calls
+    ``require_active_user`` right after."""
     READS_WITH_CALLER.add(f"{view.__module__.rpartition('.')[2]}.{view.__name__}")
     return view
 
 
-def caller_and(statement, params: dict) -> tuple[User | None, tuple | None]:
+def caller_and(statement, params: dict, attach: bool = False) -> tuple[User | None, tuple | None]:
     """The caller, and the row of ``statement`` (a read that finds at most one row, built once: a page's
-    head), read in one statement: a logged-in page view then costs one round trip on PostgreSQL, as
-    an anonymous one does, instead of two (docs/performance.md)."""
+    head, a post's article), read in one statement: a logged-in page view then costs one round trip on
+    PostgreSQL, as an anonymous one does, instead of two (docs/performance.md). ``attach``: the caller
+    is put in the database session, for a view that writes."""
     known = "_login_user" in g  # already read (Flask-Login keeps it there)
     raw = _bearer() if not known and _has_credentials() else None
     key = session.get("_user_id") if not known and raw is None else None
@@ -151,10 +154,10 @@ def caller_and(statement, params: dict) -> tuple[User | None, tuple | None]:
     who, who_params = ((tokens.TOKEN_IN_FORCE, tokens.token_params(raw)) if raw is not None
                        else (sessions.SESSION_USER, sessions.session_user_params(key)))
     row, found = run_side_by_side((statement, who), {**params, **who_params})
-    # Detached (every column loaded): these views only read, and a page view served from the cache then
+    # Detached (every column loaded) for a view that only reads: a page view served from the cache then
     # opens no database session at all, as an anonymous one (docs/performance.md).
-    user = (_token_user(tokens.found_token(found, attach=False)) if raw is not None
-            else sessions.session_user(found, key, attach=False))
+    user = (_token_user(tokens.found_token(found, attach=attach)) if raw is not None
+            else sessions.session_user(found, key, attach=attach))
     login_manager._update_request_context_with_user(user)
     return caller(), row
 
@@ -208,7 +211,8 @@ def refuse_banned_writes() -> None:
     """Every write of a banned caller is 403 banned, whatever its route forgets to check."""
     if request.method not in UNSAFE_METHODS or request.url_rule is None or not _has_credentials():
         return
-    if (request.method, request.url_rule.rule) in ALLOWED_WHILE_BANNED or _is_token_form():
+    if ((request.method, request.url_rule.rule) in ALLOWED_WHILE_BANNED or _is_token_form()
+            or request.endpoint in READS_WITH_CALLER):
         return
     user = caller()
     if user is not None:
