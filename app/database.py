@@ -125,8 +125,13 @@ class RowLoader:
         self._manager = mapper.class_manager
 
     def load(self, values, attach: bool = True):
+        """The instance of a row of ``columns``."""
+        return self.load_mapping(zip(self.fields, values), attach)
+
+    def load_mapping(self, values, attach: bool = True):
+        """The instance of every column's value, by name (a dict, or pairs)."""
         instance = self._manager.new_instance()
-        instance.__dict__.update(zip(self.fields, values))
+        instance.__dict__.update(values)
         make_transient_to_detached(instance)  # persistent as if just loaded: nothing to write back
         if not attach:
             return instance

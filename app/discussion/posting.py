@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.standing import refuse_banned
-from ..database import writing
+from ..database import RowLoader, writing
 from ..errors import ApiError, conflict, not_found, validation_error
 from ..extensions import db
 from ..models import Article, ArticleStatus, Comment, Status, User
@@ -138,10 +138,9 @@ def _store(article: Article, author: User, draft: Draft) -> Comment:
     comment_id = storing.store(values, decision)
     if comment_id is None:
         raise conflict("You have just posted the same comment.")
-    comment = Comment(id=comment_id, author=author, **values)
     # The stored row, handed to the ORM as if just loaded: persistent, with nothing left to flush.
-    make_transient_to_detached(comment)
-    db.session.add(comment)
+    comment = _COMMENTS.load_mapping({"id": comment_id, **values})
+    set_committed_value(comment, "author", author)
     lifecycle.forget_counts(article.id)
     return comment
 
@@ -150,6 +149,9 @@ def post_comment(article: Article, author: User, raw_body: str, limits: Limits,
                  parent_id: int | None = None) -> Comment:
     """``check_post`` then ``save_post`` in the caller's transaction."""
     return save_post(article, author, check_post(article, author, raw_body, limits, parent_id))
+
+
+_COMMENTS = RowLoader(Comment)
 
 
 def _readable(comment: Comment, user: User) -> bool:
