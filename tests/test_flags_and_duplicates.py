@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.discussion.sanitize import text_key
 from app.extensions import db
-from app.models import Comment, Flag
+from app.models import Article, Comment, Flag
 from app.timeutil import UTCDateTime, utcnow
 
 from .factories import new_comment, post_comment
@@ -147,6 +147,11 @@ def test_the_same_text_under_different_parents_is_not_a_duplicate(app, login, al
     assert post_comment(api, "I agree", parent_id=first).status_code == 409
     assert post_comment(api, "I agree").status_code == 409
     assert post_comment(api, "I agree", key="a2").status_code == 201
+    # The refused reply counted for nothing: its parent's count (raised before the insert) and the
+    # article's are as they were.
+    with app.app_context():
+        assert db.session.get(Comment, first).shown_replies == 1
+        assert db.session.scalar(select(Article.comment_count).where(Article.key == "a1")) == 5
 
 
 def test_the_text_key_is_stored_at_insert_and_follows_edits(app, login, alice, article):

@@ -133,8 +133,9 @@ def _store(article: Article, author: User, draft: Draft) -> Comment:
         spam_score=outcome.spam_score,
         held_because=outcome.held_because if outcome.status == Status.PENDING else None,
     )
-    decision = (storing.Audit(outcome.action, str(outcome.status), audit.stored_reason("; ".join(outcome.reasons)))
-                if outcome.action else None)
+    decision = None
+    if outcome.action:
+        decision = storing.Audit(outcome.action, str(outcome.status), audit.stored_reason("; ".join(outcome.reasons)))
     comment_id = storing.store(values, decision)
     if comment_id is None:
         raise conflict("You have just posted the same comment.")

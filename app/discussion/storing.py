@@ -28,7 +28,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal_column,
     null,
     select,
     table,
@@ -107,7 +106,6 @@ _TAKE_TURN = select(func.pg_advisory_xact_lock(bindparam("space", type_=Integer)
 # column defaults: SQLAlchemy 2.1 then asks for a parameter nobody can give.
 _COUNTS_OF_ARTICLES = table("articles", column("id", Integer), column("version", Integer),
                             column("comment_count", Integer))
-_ONE = literal_column("1", Integer)
 
 
 def _value(name: str):
@@ -159,7 +157,7 @@ def _together(audit: bool):
                        .cte("new_audit"))
     counts = _COUNTS_OF_ARTICLES
     article = (update(counts).where(counts.c.id == _value("article_id"), exists(select(new.c.id)))
-               .values(version=counts.c.version + _ONE,
+               .values(version=counts.c.version + 1,
                        comment_count=counts.c.comment_count + bindparam("comments", type_=Integer))
                .cte("article"))
     return select(new.c.id).add_cte(*written, article)
