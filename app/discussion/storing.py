@@ -102,8 +102,8 @@ _AUDIT = ModerationEvent.__table__
 _TAKE_TURN = select(func.pg_advisory_xact_lock(bindparam("space", type_=Integer), bindparam("key", type_=Integer)))
 
 
-# The UPDATE in the same statement as an INSERT names a bare table, without the models' Python-side
-# column defaults: SQLAlchemy 2.1 then asks for a parameter nobody can give.
+# The UPDATE in the same statement as an INSERT names a bare table: given the model's table (with its
+# Python-side column defaults), SQLAlchemy 2.1 requires a parameter that no caller can give.
 _COUNTS_OF_ARTICLES = table("articles", column("id", Integer), column("version", Integer),
                             column("comment_count", Integer))
 
