@@ -103,9 +103,15 @@ def _layout_statement(lateral: bool, carried: tuple[str, ...] = ()):
     return select(reached)
 
 
+def layout_order(rows) -> tuple:
+    """The order ``layout`` reads its rows in: replies as they are shown, oldest first."""
+    return rows.c.created_at, rows.c.id
+
+
 def layout_statements(carried: tuple[str, ...] = ()) -> dict:
     """``layout``'s query per dialect, carrying more columns of each comment (``_layout_statement``);
-    a caller may wrap each in a query of its own whose first columns stay ``LAYOUT_COLUMNS``."""
+    a caller wraps each in a query of its own whose first columns stay ``LAYOUT_COLUMNS`` and whose rows
+    are ordered by ``layout_order`` (an order inside a subquery would not be kept)."""
     return {"postgresql": _layout_statement(True, carried), "sqlite": _layout_statement(False, carried)}
 
 
@@ -113,7 +119,7 @@ def layout(top_ids: list[int], replies: int, statements: dict) -> tuple[dict, li
     """``tree.select`` for the public, from the rows it shows only: for each of ``top_ids`` and the
     replies nested under them, (ids of the first ``replies`` shown replies, reply_count, more_replies);
     and the rows read. One recursive query, built once: ``statements`` per dialect, from
-    ``layout_statements``."""
+    ``layout_statements``, reading the rows in (created_at, id) order."""
     if not top_ids:
         return {}, []
     connection = db.session.connection()
@@ -123,13 +129,15 @@ def layout(top_ids: list[int], replies: int, statements: dict) -> tuple[dict, li
 
 
 def _arrange(top_ids: list[int], found: list) -> dict[int, tuple[list[int], int, int]]:
+    # Rows (LAYOUT_COLUMNS first: id, parent_id, created_at, shown_replies) in (created_at, id) order, so
+    # each comment's replies are listed in the order they are shown.
     tops = set(top_ids)
-    nested: dict[int, list] = {}
+    nested: dict[int, list[int]] = {}
     for row in found:
-        if row.id not in tops:
-            nested.setdefault(row.parent_id, []).append(row)
+        if row[0] not in tops:
+            nested.setdefault(row[1], []).append(row[0])
     result = {}
     for row in found:
-        children = sorted(nested.get(row.id, ()), key=lambda c: (c.created_at, c.id))
-        result[row.id] = ([c.id for c in children], row.shown_replies, row.shown_replies - len(children))
+        children = nested.get(row[0], [])
+        result[row[0]] = (children, row[3], row[3] - len(children))
     return result

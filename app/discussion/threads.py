@@ -99,8 +99,8 @@ def _public_layout_statement(dialect: str, layout):
     else:
         author = User.__table__
         found = reached.outerjoin(author, author.c.id == reached.c.author_id)
-    return select(*reached.c[:len(shown.LAYOUT_COLUMNS)], *comment, author.c.username, author.c.display_name,
-                  author.c.role).select_from(found)
+    return (select(*reached.c[:len(shown.LAYOUT_COLUMNS)], *comment, author.c.username, author.c.display_name,
+                   author.c.role).select_from(found).order_by(*shown.layout_order(reached)))
 
 
 _PUBLIC_LAYOUT = {dialect: _public_layout_statement(dialect, layout) for dialect, layout in shown.layout_statements(
@@ -161,24 +161,19 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
     id, key and comment_count (``articles.head_found``)."""
     order = _order(sort)
     if viewer is None:
-        shown_here = shown.publicly_shown()
+        query = _PUBLIC_TOPS[sort]
     else:
         below = aliased(Comment)
         shown_here = or_(visible_clause(viewer),
                          exists().where(below.root_id == Comment.id, visible_clause(viewer, below)))
-    # The public page reads its tops' rows with their replies (``_public_layout``): here only what
-    # orders them and makes the cursor.
-    query = (
-        (select(Comment.id, Comment.pinned, Comment.score, Comment.created_at) if viewer is None
-         else _display_query())
-        .where(Comment.article_id == article.id, Comment.parent_id.is_(None), shown_here)
-        .order_by(*pagination.order_by(order))
-        .limit(limit + 1)
-    )
+        query = (_display_query().where(Comment.article_id == bindparam("article_id"), Comment.parent_id.is_(None),
+                                        shown_here)
+                 .order_by(*pagination.order_by(order)).limit(bindparam("limit")))
     position = decode_thread_cursor(sort, after)
     if position is not None:
         query = query.where(pagination.keyset_after(order, position))
-    roots = _rows(query).all() if viewer is None else [_view(row) for row in _rows(query)]
+    params = {"article_id": article.id, "limit": limit + 1}
+    roots = _rows(query, params).all() if viewer is None else [_view(row) for row in _rows(query, params)]
     has_more = len(roots) > limit
     roots = roots[:limit]
     comments = _render_forest(roots, viewer, article, replies)
@@ -186,6 +181,15 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
                    if has_more else None)
     return {"article": article.key, "total": article.comment_count, "comments": comments,
             "next": next_cursor}
+
+
+# The public page's tops, per sort, built once: here only what orders them and makes the cursor (their
+# rows come with their replies', ``_public_layout``).
+_PUBLIC_TOPS = {sort: (select(Comment.id, Comment.pinned, Comment.score, Comment.created_at)
+                       .where(Comment.article_id == bindparam("article_id"), Comment.parent_id.is_(None),
+                              shown.publicly_shown())
+                       .order_by(*pagination.order_by(_order(sort))).limit(bindparam("limit")))
+                for sort in SORTS}
 
 
 def replies_page(comment_id: int, viewer: User | None, limit: int = 20, replies: int = 5,
