@@ -69,9 +69,9 @@ def run(statement, params: dict | None = None, *, own_connection: bool = False):
         return db.session.connection().execute(statement, params)
     engine = db.engine  # Flask-SQLAlchemy looks it up at each use
     dialect = engine.dialect
-    sql, names, processors, writes, fetches, results = _compiled(statement, dialect)
+    sql, names, processors, writes, fetches, results, written = _compiled(statement, dialect)
     values = {name: processors[name](value) if name in processors else value
-              for name, value in (params or {}).items()}
+              for name, value in ({**written, **params} if written else params or {}).items()}
     arguments = tuple(values[name] for name in names) if names is not None else values
     try:
         rows = _run_raw(engine, sql, arguments, writes, fetches)
@@ -176,10 +176,11 @@ def _run_raw(engine, sql: str, arguments, writes: bool, fetches: bool) -> list:
 
 
 @lru_cache(maxsize=64)
-def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool, bool, tuple | None]:
+def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool, bool, tuple | None, dict]:
     """The SQL of a statement built once, the order of its parameters when the driver's are
-    positional, its parameters' conversions, whether it writes, whether it returns rows, and its
-    columns' conversions (None when the driver's values are the right ones)."""
+    positional, its parameters' conversions, whether it writes, whether it returns rows, its
+    columns' conversions (None when the driver's values are the right ones), and the values written
+    in the statement itself (``status == "approved"``, ``LIMIT 1``), which the caller does not give."""
     compiled = statement.compile(dialect=dialect)
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                     for column in getattr(statement, "selected_columns", ()))
@@ -188,7 +189,8 @@ def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool, bool, 
     names = tuple(compiled.positiontup) if compiled.positiontup else None
     writes = bool(compiled.isinsert or compiled.isupdate or compiled.isdelete)
     fetches = not writes or bool(compiled.returning)
-    return str(compiled), names, processors, writes, fetches, results if any(results) else None
+    written = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+    return str(compiled), names, processors, writes, fetches, results if any(results) else None, written
 
 
 @event.listens_for(Engine, "connect")

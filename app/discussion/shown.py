@@ -13,7 +13,20 @@ approved at once under the same tombstone on PostgreSQL are counted one after th
 Bulk writers (imports, the migration) recount whole articles with ``recount``. ``layout`` reads the
 part of the tree a public page shows, and nothing else.
 """
-from sqlalchemy import bindparam, func, or_, select, true, update
+import json
+
+from sqlalchemy import (
+    Integer,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from ..database import run
@@ -87,8 +100,13 @@ def _layout_statement(lateral: bool, carried: tuple[str, ...] = ()):
     table = Comment.__table__
     child = table.alias("child")
     names = (*LAYOUT_COLUMNS, *carried)
-    reached = select(*(table.c[name] for name in names)).where(
-        table.c.id.in_(bindparam("top_ids", expanding=True))).cte("reached", recursive=True)
+    # The tops as one parameter (an array; SQLite: a JSON list), so that the SQL is the same for every
+    # page and is compiled once (database.run).
+    if lateral:
+        tops = table.c.id == any_(bindparam("top_ids", type_=ARRAY(Integer)))
+    else:
+        tops = table.c.id.in_(select(literal_column("value")).select_from(func.json_each(bindparam("top_ids"))))
+    reached = select(*(table.c[name] for name in names)).where(tops).cte("reached", recursive=True)
     shown_children = (child.c.parent_id == reached.c.id,
                       or_(child.c.status == Status.APPROVED, child.c.shown_replies > 0))
     first = (child.c.created_at, child.c.id)
@@ -122,9 +140,10 @@ def layout(top_ids: list[int], replies: int, statements: dict) -> tuple[dict, li
     ``layout_statements``, reading the rows in (created_at, id) order."""
     if not top_ids:
         return {}, []
-    connection = db.session.connection()
-    found = connection.execute(statements[connection.dialect.name],
-                               {"top_ids": top_ids, "replies": replies}).all()
+    dialect = db.engine.dialect.name
+    # On a connection of its own (autocommit on PostgreSQL: no BEGIN and ROLLBACK around it).
+    found = run(statements[dialect], {"top_ids": top_ids if dialect == "postgresql" else json.dumps(top_ids),
+                                      "replies": replies}, own_connection=True)
     return _arrange(top_ids, found), found
 
 

@@ -13,11 +13,13 @@ A page of a viewer's own (moderators; a rare pending reply, see ``shared_pages``
 """
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, exists, null, or_, select, true
 from sqlalchemy.orm import aliased
 
 from .. import pagination
+from ..database import run
 from ..errors import not_found
 from ..extensions import db
 from ..models import Article, Comment, Status, User, Vote, is_staff_role
@@ -170,10 +172,15 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
                                         shown_here)
                  .order_by(*pagination.order_by(order)).limit(bindparam("limit")))
     position = decode_thread_cursor(sort, after)
+    params = {"article_id": article.id, "limit": limit + 1}
     if position is not None:
         query = query.where(pagination.keyset_after(order, position))
-    params = {"article_id": article.id, "limit": limit + 1}
-    roots = _rows(query, params).all() if viewer is None else [_view(row) for row in _rows(query, params)]
+    if viewer is not None:
+        roots = [_view(row) for row in _rows(query, params)]
+    elif position is None:  # a first page: the statement built once, on a connection of its own
+        roots = [_Top(*row) for row in run(query, params, own_connection=True)]
+    else:
+        roots = _rows(query, params).all()
     has_more = len(roots) > limit
     roots = roots[:limit]
     comments = _render_forest(roots, viewer, article, replies)
@@ -181,6 +188,13 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
                    if has_more else None)
     return {"article": article.key, "total": article.comment_count, "comments": comments,
             "next": next_cursor}
+
+
+class _Top(NamedTuple):
+    id: int
+    pinned: bool
+    score: int
+    created_at: datetime
 
 
 # The public page's tops, per sort, built once: here only what orders them and makes the cursor (their
