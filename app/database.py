@@ -7,7 +7,6 @@ operation says when it is about to write (``with writing():``) and its transacti
 the lock (``BEGIN IMMEDIATE``), waiting for it; every other transaction begins deferred. PostgreSQL
 locks rows, and ``writing()`` does nothing there.
 """
-import json
 import logging
 import sqlite3
 import time
@@ -16,19 +15,8 @@ from functools import lru_cache
 
 import click
 from flask import current_app, has_request_context
-from sqlalchemy import (
-    Float,
-    Integer,
-    any_,
-    bindparam,
-    event,
-    func,
-    literal_column,
-    select,
-    true,
-)
+from sqlalchemy import event, literal_column, select, true
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -112,20 +100,6 @@ def run_side_by_side(statements: tuple, params: dict) -> list[tuple | None]:
     return found
 
 
-def one_of(column, name: str, dialect: str):
-    """``column`` among the values of the list parameter ``name``, in SQL that stays the same whatever
-    their number, so that ``run`` compiles it once: ``= ANY(array)`` on PostgreSQL, ``IN (SELECT value
-    FROM json_each(list))`` on SQLite. Give the parameter as ``list_param`` makes it."""
-    if dialect == "postgresql":
-        return column == any_(bindparam(name, type_=ARRAY(Integer)))
-    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(name))))
-
-
-def list_param(values, dialect: str):
-    """The value of a ``one_of`` parameter."""
-    return list(values) if dialect == "postgresql" else json.dumps(list(values))
-
-
 @lru_cache(maxsize=16)
 def _side_by_side(statements: tuple):
     """``SELECT a.*, b.* FROM (SELECT 1) LEFT JOIN (a) ON true LEFT JOIN (b) ON true``: always one row."""
@@ -201,14 +175,6 @@ def _run_raw(engine, sql: str, arguments, writes: bool, fetches: bool) -> list:
     return rows
 
 
-def _result_processor(type_, dialect):
-    """A column's conversion from the driver's value, as the session would make it."""
-    implementation = type_.dialect_impl(dialect)
-    if isinstance(implementation, Float) and not implementation.asdecimal:
-        return None  # both drivers give floats; psycopg's processor would need the cursor's type code
-    return implementation.result_processor(dialect, None)
-
-
 @lru_cache(maxsize=64)
 def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool, bool, tuple | None, dict]:
     """The SQL of a statement built once, the order of its parameters when the driver's are
@@ -216,7 +182,8 @@ def _compiled(statement, dialect) -> tuple[str, tuple | None, dict, bool, bool, 
     columns' conversions (None when the driver's values are the right ones), and the values written
     in the statement itself (``status == "approved"``, ``LIMIT 1``), which the caller does not give."""
     compiled = statement.compile(dialect=dialect)
-    results = tuple(_result_processor(column.type, dialect) for column in getattr(statement, "selected_columns", ()))
+    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                    for column in getattr(statement, "selected_columns", ()))
     processors = {name: processor for name, bind in compiled.binds.items()
                   if (processor := bind.type.bind_processor(dialect)) is not None}
     names = tuple(compiled.positiontup) if compiled.positiontup else None

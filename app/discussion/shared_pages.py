@@ -28,10 +28,10 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import aliased
 
 from ..accounts.standing import acts_as_moderator
-from ..database import list_param, one_of, run
+from ..database import run
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Article, Comment, Status, User, Vote
+from ..models import Article, Comment, Status, User
 from . import own_pending, page_cache, threads
 
 _NONCE = secrets.token_hex(8)
@@ -305,19 +305,20 @@ def walk(comments: list[dict]):
         stack.extend(comment["replies"])
 
 
-def _votes_on(dialect: str):
-    """The reader's votes among the page's comments: one statement whatever their number (a list of a
-    few hundred ids would cost more to compile, each time, than the query costs to run)."""
-    return select(Vote.comment_id, Vote.value).where(Vote.user_id == bindparam("user_id"),
-                                                     one_of(Vote.comment_id, "ids", dialect))
-
-
-_VOTES_ON_PAGE = {dialect: _votes_on(dialect) for dialect in ("postgresql", "sqlite")}
+# The reader's votes among the page's comments, as one constant statement per database (a list of a few
+# hundred ids would cost more to compile, each time, than the query costs to run).
+_VOTES_ON_PAGE = {
+    "postgresql": "SELECT comment_id, value FROM votes WHERE user_id = %s AND comment_id = ANY(%s)",
+    "sqlite": "SELECT comment_id, value FROM votes WHERE user_id = ? "
+              "AND comment_id IN (SELECT value FROM json_each(?))",
+}
 
 
 def _votes(user_id: int, ids: list[int]) -> list:
-    dialect = db.engine.dialect.name
-    return run(_VOTES_ON_PAGE[dialect], {"user_id": user_id, "ids": list_param(ids, dialect)}, own_connection=True)
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        ids = current_app.json.dumps(ids)
+    return connection.exec_driver_sql(_VOTES_ON_PAGE[connection.dialect.name], (user_id, ids)).all()
 
 
 _PARENT = aliased(Comment, name="parent")
@@ -327,24 +328,20 @@ _OWN = (select(*threads.COMMENT_COLUMNS, Comment.shown_replies, Article.key,
         .outerjoin(_PARENT, _PARENT.id == Comment.parent_id)
         .where(Comment.author_id == bindparam("author_id"), Comment.article_id == bindparam("article_id")))
 _PENDING = _OWN.where(Comment.status == Status.PENDING)
-_PENDING_OR_ON_PAGE = {dialect: _OWN.where(or_(Comment.status == Status.PENDING, and_(
-    one_of(Comment.id, "on_page", dialect), Comment.status == Status.APPROVED)))
-    for dialect in ("postgresql", "sqlite")}
+_PENDING_OR_ON_PAGE = _OWN.where(or_(Comment.status == Status.PENDING, and_(
+    Comment.id.in_(bindparam("on_page", expanding=True)), Comment.status == Status.APPROVED)))
 
 
 def reader_marks(reader: User, article_id: int, page: SharedPage) -> ReaderMarks:
     """The reader's own comments in the article that the page shows or that wait (pending), and their
     votes on the page's comments and those: two indexed queries (comments by author and article, votes
-    by comment and user), each on a connection of its own (autocommit on PostgreSQL: no BEGIN and
-    ROLLBACK around them)."""
+    by comment and user)."""
     own_on_page = page.own_comments(reader.id)
     params = {"author_id": reader.id, "article_id": article_id}
     if own_on_page:
-        dialect = db.engine.dialect.name
-        own = run(_PENDING_OR_ON_PAGE[dialect], {**params, "on_page": list_param(own_on_page, dialect)},
-                  own_connection=True)
+        own = run(_PENDING_OR_ON_PAGE, {**params, "on_page": own_on_page}).all()
     else:
-        own = run(_PENDING, params, own_connection=True)
+        own = run(_PENDING, params).all()
     author = threads.AuthorView(reader.id, reader.username, reader.display_name, reader.role)
     sources, pending = {}, []
     for row in own:
