@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select
 from .. import pagination
 from ..database import run
 from ..models import Comment
-from . import threads
+from . import thread_cursors, threads
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ORDER_OF = select(Comment.id, Comment.pinned, Comment.score, Comment.created_at).where(
@@ -67,13 +67,13 @@ def thread_window(sort: str, limit: int, after: str | None) -> Window:
              "newest": (("pinned", True), ("created_at", True), ("id", True)),
              "top": (("pinned", True), ("score", True), ("created_at", False), ("id", False))}[sort]
     fields = [name for name, _ in names]
-    return Window(None, names, limit, lambda: threads.decode_thread_cursor(sort, after),
+    return Window(None, names, limit, lambda: thread_cursors.decode_thread_cursor(sort, after),
                   lambda values: pagination.encode(f"thread-{sort}", *(getattr(values, f) for f in fields)))
 
 
 def replies_window(comment_id: int, limit: int, after: str | None) -> Window:
     return Window(comment_id, (("created_at", False), ("id", False)), limit,
-                  lambda: threads.decode_replies_cursor(after),
+                  lambda: thread_cursors.decode_replies_cursor(after),
                   lambda values: pagination.encode("replies", values.created_at, values.id))
 
 

@@ -26,6 +26,12 @@ from ..models import Article, Comment, Status, User, Vote, is_staff_role
 from ..timeutil import isoformat
 from . import shown, tree
 from .serialize import author_json, review_json
+from .thread_cursors import (
+    cursor_values,
+    decode_replies_cursor,
+    decode_thread_cursor,
+    order_of,
+)
 from .visibility import is_visible, may_see_source, visible_clause
 
 SORTS = ("oldest", "newest", "top")
@@ -129,39 +135,11 @@ def _rows(query, params=None):
     return db.session.connection().execute(query, params)
 
 
-def _order(sort: str):
-    """(column, descending) pairs; pinned comments come first whatever the sort; ties by id."""
-    if sort == "newest":
-        return [(Comment.pinned, True), (Comment.created_at, True), (Comment.id, True)]
-    if sort == "top":
-        return [(Comment.pinned, True), (Comment.score, True), (Comment.created_at, False),
-                (Comment.id, False)]
-    return [(Comment.pinned, True), (Comment.created_at, False), (Comment.id, False)]
-
-
-def _cursor_values(sort: str, row: CommentView) -> list:
-    if sort == "top":
-        return [row.pinned, row.score, row.created_at, row.id]
-    return [row.pinned, row.created_at, row.id]
-
-
-def decode_thread_cursor(sort: str, token: str | None):
-    values = pagination.decode(f"thread-{sort}", token)
-    if values is None:
-        return None
-    expected = 4 if sort == "top" else 3
-    if len(values) != expected or not isinstance(values[0], bool) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in values[1:]):
-        raise pagination.invalid()
-    values[-2] = pagination.to_datetime(values[-2])
-    return values
-
-
 def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int = 20,
                 replies: int = 5, after: str | None = None) -> dict:
     """The JSON of ``GET /articles/{key}/comments``; ``article`` is an Article or a row with its
     id, key and comment_count (``articles.head_found``)."""
-    order = _order(sort)
+    order = order_of(sort)
     if viewer is None:
         query = _PUBLIC_TOPS[sort]
     else:
@@ -184,7 +162,7 @@ def thread_page(article, viewer: User | None, sort: str = "oldest", limit: int =
     has_more = len(roots) > limit
     roots = roots[:limit]
     comments = _render_forest(roots, viewer, article, replies)
-    next_cursor = (pagination.encode(f"thread-{sort}", *_cursor_values(sort, roots[-1]))
+    next_cursor = (pagination.encode(f"thread-{sort}", *cursor_values(sort, roots[-1]))
                    if has_more else None)
     return {"article": article.key, "total": article.comment_count, "comments": comments,
             "next": next_cursor}
@@ -202,7 +180,7 @@ class _Top(NamedTuple):
 _PUBLIC_TOPS = {sort: (select(Comment.id, Comment.pinned, Comment.score, Comment.created_at)
                        .where(Comment.article_id == bindparam("article_id"), Comment.parent_id.is_(None),
                               shown.publicly_shown())
-                       .order_by(*pagination.order_by(_order(sort))).limit(bindparam("limit")))
+                       .order_by(*pagination.order_by(order_of(sort))).limit(bindparam("limit")))
                 for sort in SORTS}
 
 
@@ -304,15 +282,6 @@ def _render_forest(roots: list, viewer, article: Article, replies: int) -> list[
     rows.update(_load_rows(i for i in layout if i not in rows))
     votes = _my_votes(viewer, layout.keys())
     return [_serialize(root, layout, rows, votes, viewer, article.key) for root in roots]
-
-
-def decode_replies_cursor(after: str | None):
-    position = pagination.decode("replies", after)
-    if position is not None:
-        if len(position) != 2 or not all(isinstance(v, int) for v in position):
-            raise pagination.invalid()
-        position = [pagination.to_datetime(position[0]), position[1]]
-    return position
 
 
 # -- what the public sees: read through Comment.shown_replies (shown.py), never a whole subtree --
