@@ -7,6 +7,7 @@ operation says when it is about to write (``with writing():``) and its transacti
 the lock (``BEGIN IMMEDIATE``), waiting for it; every other transaction begins deferred. PostgreSQL
 locks rows, and ``writing()`` does nothing there.
 """
+import json
 import logging
 import sqlite3
 import time
@@ -15,8 +16,18 @@ from functools import lru_cache
 
 import click
 from flask import current_app, has_request_context
-from sqlalchemy import event, literal_column, select, true
+from sqlalchemy import (
+    Integer,
+    any_,
+    bindparam,
+    event,
+    func,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -71,7 +82,7 @@ def run(statement, params: dict | None = None, *, own_connection: bool = False):
     dialect = engine.dialect
     sql, names, processors, writes, fetches, results, written = _compiled(statement, dialect)
     values = {name: processors[name](value) if name in processors else value
-              for name, value in ({**written, **params} if written else params or {}).items()}
+              for name, value in ({**written, **(params or {})} if written else params or {}).items()}
     arguments = tuple(values[name] for name in names) if names is not None else values
     try:
         rows = _run_raw(engine, sql, arguments, writes, fetches)
@@ -98,6 +109,20 @@ def run_side_by_side(statements: tuple, params: dict) -> list[tuple | None]:
         found.append(row[at:at + width] if row[at] is not None else None)
         at += width
     return found
+
+
+def one_of(column, name: str, dialect: str):
+    """``column`` among the values of the list parameter ``name``, in SQL that stays the same whatever
+    their number (``run`` compiles it once): ``= ANY(array)`` on PostgreSQL, ``IN (SELECT value FROM
+    json_each(list))`` on SQLite. Give the parameter as ``list_param`` makes it."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(name))))
+
+
+def list_param(values, dialect: str):
+    """The value of a list parameter (``one_of``): an array on PostgreSQL, a JSON list on SQLite."""
+    return list(values) if dialect == "postgresql" else json.dumps(list(values))
 
 
 @lru_cache(maxsize=16)

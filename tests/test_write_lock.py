@@ -3,12 +3,14 @@ that forgot it fails under test; every change of what a thread shows goes throug
 import sqlite3
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
-from app.database import run, writing
+from app.database import list_param, one_of, run, writing
 from app.discussion.articles import THREAD_HEAD
 from app.extensions import db
 from app.models import Article
+
+LITERAL_KEY = "a1"
 
 
 def _on_sqlite(app) -> bool:
@@ -67,6 +69,14 @@ def test_run_on_its_own_connection_reads_and_writes(app, article):
     with app.app_context():
         assert run(THREAD_HEAD, {"key": "a1"}, own_connection=True) == [(article.id, "a1", article.version, 0)]
         assert run(THREAD_HEAD, {"key": "nope"}, own_connection=True) == []
+        # Values written in the statement itself, with parameters given and with none.
+        by_key_and_status = select(Article.key).where(Article.key == LITERAL_KEY, Article.status == "open",
+                                                      Article.id == bindparam("id"))
+        assert run(by_key_and_status, {"id": article.id}, own_connection=True) == [("a1",)]
+        assert run(select(Article.key).where(Article.key == LITERAL_KEY), own_connection=True) == [("a1",)]
+        ids = select(Article.key).where(one_of(Article.id, "ids", db.engine.dialect.name))
+        assert run(ids, {"ids": list_param([article.id, -1], db.engine.dialect.name)}, own_connection=True) == [("a1",)]
+        assert run(ids, {"ids": list_param([], db.engine.dialect.name)}, own_connection=True) == []
         with writing():
             run(update(Article).where(Article.id == article.id).values(title="by run"))
         db.session.commit()

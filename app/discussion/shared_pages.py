@@ -28,7 +28,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import aliased
 
 from ..accounts.standing import acts_as_moderator
-from ..database import run
+from ..database import list_param, run
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Article, Comment, Status, User
@@ -316,8 +316,7 @@ _VOTES_ON_PAGE = {
 
 def _votes(user_id: int, ids: list[int]) -> list:
     connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        ids = current_app.json.dumps(ids)
+    ids = list_param(ids, connection.dialect.name)
     return connection.exec_driver_sql(_VOTES_ON_PAGE[connection.dialect.name], (user_id, ids)).all()
 
 

@@ -13,23 +13,17 @@ approved at once under the same tombstone on PostgreSQL are counted one after th
 Bulk writers (imports, the migration) recount whole articles with ``recount``. ``layout`` reads the
 part of the tree a public page shows, and nothing else.
 """
-import json
-
 from sqlalchemy import (
-    Integer,
-    any_,
     bindparam,
     func,
-    literal_column,
     or_,
     select,
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
-from ..database import run
+from ..database import list_param, one_of, run
 from ..extensions import db
 from ..models import Comment, Status
 
@@ -100,12 +94,8 @@ def _layout_statement(lateral: bool, carried: tuple[str, ...] = ()):
     table = Comment.__table__
     child = table.alias("child")
     names = (*LAYOUT_COLUMNS, *carried)
-    # The tops as one parameter (an array; SQLite: a JSON list), so that the SQL is the same for every
-    # page and is compiled once (database.run).
-    if lateral:
-        tops = table.c.id == any_(bindparam("top_ids", type_=ARRAY(Integer)))
-    else:
-        tops = table.c.id.in_(select(literal_column("value")).select_from(func.json_each(bindparam("top_ids"))))
+    # The tops as one parameter, so that the SQL is the same for every page and is compiled once.
+    tops = one_of(table.c.id, "top_ids", "postgresql" if lateral else "sqlite")
     reached = select(*(table.c[name] for name in names)).where(tops).cte("reached", recursive=True)
     shown_children = (child.c.parent_id == reached.c.id,
                       or_(child.c.status == Status.APPROVED, child.c.shown_replies > 0))
@@ -142,8 +132,8 @@ def layout(top_ids: list[int], replies: int, statements: dict) -> tuple[dict, li
         return {}, []
     dialect = db.engine.dialect.name
     # On a connection of its own (autocommit on PostgreSQL: no BEGIN and ROLLBACK around it).
-    found = run(statements[dialect], {"top_ids": top_ids if dialect == "postgresql" else json.dumps(top_ids),
-                                      "replies": replies}, own_connection=True)
+    found = run(statements[dialect], {"top_ids": list_param(top_ids, dialect), "replies": replies},
+                own_connection=True)
     return _arrange(top_ids, found), found
 
 
